@@ -1,0 +1,80 @@
+//! `mfstack serve`: the metadata service and its migration endpoints, as the reference container
+//! runs them (same variables, same ports).
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use mfstack_service::{AppState, Settings};
+use tokio::net::TcpListener;
+
+use crate::database::DatabaseArgs;
+use crate::hint::WithHint;
+use crate::{local, logging};
+
+/// Flags of `mfstack serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address to listen on; anything but loopback should come with --api-key or a gateway in front.
+    #[arg(long, env = "MF_METADATA_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port of the metadata API.
+    #[arg(long, env = "MF_METADATA_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Port of the migration API.
+    #[arg(long, env = "MF_MIGRATION_PORT", default_value_t = 8082)]
+    pub migration_port: u16,
+    /// Serve PATCH /upgrade on the migration port (1) or not (0).
+    #[arg(long, env = "MF_MIGRATION_ENDPOINTS_ENABLED", default_value = "1")]
+    pub migration_endpoints: String,
+    /// Require this x-api-key header on every request.
+    #[arg(long, env = "MFSTACK_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Largest request body, in MiB.
+    #[arg(long, env = "MFSTACK_BODY_LIMIT_MIB", default_value_t = 16)]
+    pub body_limit_mib: usize,
+    /// Log filter, e.g. info or debug.
+    #[arg(long, env = "MFSTACK_LOG", default_value = "info")]
+    pub log: String,
+}
+
+async fn bind(host: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    let addr = SocketAddr::new(host, port);
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the {what}"))
+        .hint("another program uses that port: pick another with --port / --migration-port")
+}
+
+/// Run until SIGINT or SIGTERM.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    logging::init(&args.log);
+    if args.api_key.is_none() && !args.host.is_loopback() {
+        tracing::warn!(
+            host = %args.host,
+            "listening beyond loopback with no API key: anyone who can reach this port can read and write \
+             metadata; set MFSTACK_API_KEY or put an authenticating gateway in front"
+        );
+    }
+    let store = args.db.open().await?;
+    let metadata = bind(args.host, args.port, "metadata API").await?;
+    let migration = bind(args.host, args.migration_port, "migration API").await?;
+    tracing::info!(
+        metadata = %metadata.local_addr()?,
+        migration = %migration.local_addr()?,
+        database = %store.describe(),
+        "mfstack metadata service ready"
+    );
+    let settings = Settings {
+        api_key: args.api_key,
+        body_limit: args.body_limit_mib.saturating_mul(1024 * 1024),
+        upgrade_enabled: args.migration_endpoints.trim() != "0",
+    };
+    mfstack_service::serve(AppState::new(store, settings), metadata, Some(migration), local::shutdown_signal())
+        .await
+        .context("the service stopped with an error")?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,139 @@
+//! The Metaflow metadata service (spec `metadata-api.md`) and its migration endpoints, over any
+//! [`mfstack_store::Store`].
+//!
+//! [`router`] serves the metadata API, [`migration_router`] the migration API (spec 7), and
+//! [`serve`] runs both until a shutdown signal, then closes the database.
+
+mod admin;
+mod artifacts;
+mod auth;
+mod error;
+mod extract;
+mod flows;
+mod heartbeat;
+mod listing;
+mod metadata;
+mod migration;
+mod resolve;
+mod runs;
+mod steps;
+mod tasks;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, Uri};
+use axum::response::IntoResponse;
+use mfstack_api_types::{API_VERSION, PRODUCT_VERSION_HEADER, VERSION_HEADER};
+use mfstack_store::Store;
+use tokio::net::TcpListener;
+
+pub use error::ServiceError;
+pub use heartbeat::heartbeat_capable;
+
+/// mfstack's own version, sent in `X-Mfstack-Version`.
+pub const PRODUCT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Largest request body accepted by default (DECISIONS.md: 16 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Settings of a running service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Requests must carry this `x-api-key` when set.
+    pub api_key: Option<String>,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// Whether `PATCH /upgrade` is served (`MF_MIGRATION_ENDPOINTS_ENABLED`).
+    pub upgrade_enabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { api_key: None, body_limit: DEFAULT_BODY_LIMIT, upgrade_enabled: true }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// State over a store.
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        AppState { store, settings: Arc::new(settings) }
+    }
+}
+
+async fn no_route(method: Method, uri: Uri) -> impl IntoResponse {
+    let body = mfstack_api_types::ErrorMessage { message: format!("no route for {method} {}", uri.path()) };
+    (axum::http::StatusCode::NOT_FOUND, listing::json(&body))
+}
+
+async fn add_version_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(VERSION_HEADER, HeaderValue::from_static(API_VERSION));
+    headers.insert(PRODUCT_VERSION_HEADER, HeaderValue::from_static(PRODUCT_VERSION));
+    response
+}
+
+/// The metadata API (spec section 4).
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.body_limit;
+    Router::new()
+        .merge(admin::router())
+        .merge(flows::router())
+        .merge(runs::router())
+        .merge(steps::router())
+        .merge(tasks::router())
+        .merge(artifacts::router())
+        .merge(metadata::router())
+        .fallback(no_route)
+        .layer(axum::middleware::map_response(add_version_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// The migration API (spec section 7), served on its own port.
+pub fn migration_router(state: AppState) -> Router {
+    migration::router(state.settings.upgrade_enabled)
+        .fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key))
+        .with_state(state)
+}
+
+/// Serve the metadata API on `metadata` and, when given, the migration API on `migration`, until
+/// `shutdown` resolves. In-flight requests finish; then the database is closed.
+pub async fn serve(
+    state: AppState,
+    metadata: TcpListener,
+    migration: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let api = axum::serve(metadata, router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
+    let migrations = migration.map(|listener| {
+        axum::serve(listener, migration_router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()))
+    });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let result = match migrations {
+        Some(m) => tokio::try_join!(api.into_future(), m.into_future()).map(|_| ()),
+        None => api.await,
+    };
+    state.store.close().await;
+    result
+}

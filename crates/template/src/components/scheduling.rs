@@ -1,0 +1,244 @@
+//! Step Functions scheduling: the DynamoDB table for foreach state, and the roles Step Functions
+//! and EventBridge assume.
+
+use serde::Serialize;
+
+use super::iam::{InlinePolicy, Role, SourceAccount, Statement, regional_arn, service_trust};
+use super::storage::Storage;
+use crate::TemplateError;
+use crate::intrinsics::{Expr, get_att, r#ref};
+use crate::template::{ResourceProperties, Template};
+
+/// The foreach-state table (reference id; renaming it would replace the table).
+pub const STATE_TABLE: &str = "StepFunctionsStateDDB";
+/// Role EventBridge assumes to start executions (reference id).
+pub const EVENTBRIDGE_ROLE: &str = "EventBridgeRole";
+/// Role state machines run with (reference id).
+pub const STEP_FUNCTIONS_ROLE: &str = "StepFunctionsRole";
+/// Output (reference name), `METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE`.
+pub const OUT_EVENTBRIDGE_ROLE: &str = "EventBridgeRoleArn";
+/// Output (reference name), `METAFLOW_SFN_IAM_ROLE`.
+pub const OUT_STEP_FUNCTIONS_ROLE: &str = "StepFunctionsRoleArn";
+/// Output (reference name), `METAFLOW_SFN_DYNAMO_DB_TABLE`.
+pub const OUT_TABLE_NAME: &str = "DDBTableName";
+
+/// What later components need from scheduling.
+#[derive(Debug, Clone)]
+pub struct Scheduling {
+    /// The Step Functions role's ARN.
+    pub step_functions_role_arn: Expr,
+    /// The EventBridge role's ARN.
+    pub eventbridge_role_arn: Expr,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TableProps {
+    attribute_definitions: Vec<Attribute>,
+    billing_mode: &'static str,
+    key_schema: Vec<Key>,
+    point_in_time_recovery_specification: Pitr,
+    #[serde(rename = "SSESpecification")]
+    sse_specification: Sse,
+    time_to_live_specification: Ttl,
+}
+impl ResourceProperties for TableProps {
+    const TYPE: &'static str = "AWS::DynamoDB::Table";
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attribute {
+    attribute_name: &'static str,
+    attribute_type: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Key {
+    attribute_name: &'static str,
+    key_type: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Pitr {
+    point_in_time_recovery_enabled: bool,
+}
+
+#[derive(Serialize)]
+struct Sse {
+    #[serde(rename = "KMSMasterKeyId")]
+    kms_master_key_id: Expr,
+    #[serde(rename = "SSEEnabled")]
+    sse_enabled: bool,
+    #[serde(rename = "SSEType")]
+    sse_type: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Ttl {
+    attribute_name: &'static str,
+    enabled: bool,
+}
+
+/// Add the state table; returns its ARN for the roles that write it.
+pub fn add_table(t: &mut Template, storage: &Storage) -> Result<Expr, TemplateError> {
+    t.add(
+        STATE_TABLE,
+        &TableProps {
+            attribute_definitions: vec![Attribute {
+                attribute_name: "pathspec",
+                attribute_type: "S",
+            }],
+            billing_mode: "PAY_PER_REQUEST",
+            key_schema: vec![Key {
+                attribute_name: "pathspec",
+                key_type: "HASH",
+            }],
+            point_in_time_recovery_specification: Pitr {
+                point_in_time_recovery_enabled: true,
+            },
+            sse_specification: Sse {
+                kms_master_key_id: storage.key_arn.clone(),
+                sse_enabled: true,
+                sse_type: "KMS",
+            },
+            time_to_live_specification: Ttl {
+                attribute_name: "ttl",
+                enabled: true,
+            },
+        },
+    )?;
+    t.add_output(
+        OUT_TABLE_NAME,
+        "DynamoDB table for Step Functions foreach state [METAFLOW_SFN_DYNAMO_DB_TABLE]",
+        r#ref(STATE_TABLE),
+        None,
+    )?;
+    Ok(get_att(STATE_TABLE, "Arn"))
+}
+
+/// Add the Step Functions and EventBridge roles.
+pub fn add_roles(
+    t: &mut Template,
+    storage: &Storage,
+    job_queue_arn: &Expr,
+    table_arn: &Expr,
+) -> Result<Scheduling, TemplateError> {
+    let bucket = storage.bucket_arn.clone();
+    let objects = Expr::Join(String::new(), vec![bucket.clone(), "/*".into()]);
+    // The managed rule Step Functions creates for `.sync` Batch integrations.
+    let batch_rule = regional_arn("events", "rule/StepFunctionsGetEventsForBatchJobsRule");
+    let role = Role::new(
+        "Role Metaflow's state machines run with",
+        service_trust("states.amazonaws.com", SourceAccount::Checked),
+        vec![
+            InlinePolicy::new(
+                "BatchPerms",
+                vec![
+                    Statement::allow(
+                        "DefinitionsPermissions",
+                        &["batch:SubmitJob"],
+                        vec![
+                            job_queue_arn.clone(),
+                            regional_arn("batch", "job-definition/*"),
+                        ],
+                    ),
+                    Statement::allow(
+                        "JobsPermissions",
+                        &["batch:TerminateJob", "batch:TagResource"],
+                        vec![regional_arn("batch", "job/*")],
+                    ),
+                    Statement::allow(
+                        "Describe",
+                        &[
+                            "batch:DescribeJobs",
+                            "batch:DescribeJobDefinitions",
+                            "batch:DescribeJobQueues",
+                        ],
+                        vec!["*".into()],
+                    ),
+                ],
+            ),
+            InlinePolicy::new(
+                "CustomS3Access",
+                vec![
+                    Statement::allow("BucketAccess", &["s3:ListBucket"], vec![bucket]),
+                    Statement::allow(
+                        "ObjectAccess",
+                        &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                        vec![objects],
+                    ),
+                ],
+            ),
+            InlinePolicy::new(
+                "AllowEventBridge",
+                vec![
+                    Statement::allow(
+                        "RuleMaintenance",
+                        &["events:PutTargets", "events:DescribeRule"],
+                        vec![batch_rule.clone()],
+                    ),
+                    Statement::allow("PutRule", &["events:PutRule"], vec![batch_rule]).when(
+                        "StringEquals",
+                        "events:detail-type",
+                        "Batch Job State Change",
+                    ),
+                ],
+            ),
+            InlinePolicy::new(
+                "DynamoDB",
+                vec![
+                    Statement::allow(
+                        "Items",
+                        &[
+                            "dynamodb:PutItem",
+                            "dynamodb:GetItem",
+                            "dynamodb:UpdateItem",
+                        ],
+                        vec![table_arn.clone()],
+                    ),
+                    Statement::allow(
+                        "TableKey",
+                        &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                        vec![storage.key_arn.clone()],
+                    ),
+                ],
+            ),
+        ],
+    );
+    t.add(STEP_FUNCTIONS_ROLE, &role)?;
+
+    let role = Role::new(
+        "Role EventBridge assumes to start scheduled Metaflow state machines",
+        service_trust("events.amazonaws.com", SourceAccount::Checked),
+        vec![InlinePolicy::new(
+            "AllowStepFunctions",
+            vec![Statement::allow(
+                "ExecuteStepFunction",
+                &["states:StartExecution"],
+                vec![regional_arn("states", "stateMachine:*")],
+            )],
+        )],
+    );
+    t.add(EVENTBRIDGE_ROLE, &role)?;
+
+    t.add_output(
+        OUT_EVENTBRIDGE_ROLE,
+        "IAM role for EventBridge [METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE]",
+        get_att(EVENTBRIDGE_ROLE, "Arn"),
+        None,
+    )?;
+    t.add_output(
+        OUT_STEP_FUNCTIONS_ROLE,
+        "IAM role for Step Functions [METAFLOW_SFN_IAM_ROLE]",
+        get_att(STEP_FUNCTIONS_ROLE, "Arn"),
+        None,
+    )?;
+    Ok(Scheduling {
+        step_functions_role_arn: get_att(STEP_FUNCTIONS_ROLE, "Arn"),
+        eventbridge_role_arn: get_att(EVENTBRIDGE_ROLE, "Arn"),
+    })
+}
