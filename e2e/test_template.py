@@ -15,7 +15,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("MFSTACK_BIN", REPO / "target" / "debug" / "mfstack"))
-VENV_BIN = Path(sys.executable).parent
+# The linters live in a venv of their own (checkov pins packaging<24, pytest 9 needs >=24).
+VENV_BIN = Path(os.environ.get("MFSTACK_LINT_BIN", REPO / ".venv-lint" / "bin"))
 COMMERCIAL = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]
 MAX_SKIPPED = 5
 ROOT = "metaflow-cfn-template"

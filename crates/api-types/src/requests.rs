@@ -182,8 +182,7 @@ fn array_literal(items: &[Value]) -> Option<String> {
 fn push_array_element(out: &mut String, s: &str) {
     let needs_quotes = s.is_empty()
         || s.eq_ignore_ascii_case("null")
-        || s
-            .chars()
+        || s.chars()
             .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
     if !needs_quotes {
         out.push_str(s);
@@ -235,7 +234,8 @@ mod tests {
     #[test]
     fn ignored_keys_do_not_fail_a_body() {
         let r: CreateRun =
-            serde_json::from_str(r#"{"flow_id":"F","ts_epoch":1,"user_name":"u","tags":[]}"#).unwrap();
+            serde_json::from_str(r#"{"flow_id":"F","ts_epoch":1,"user_name":"u","tags":[]}"#)
+                .unwrap();
         assert_eq!(r.user_name.as_deref(), Some("u"));
         assert_eq!(r.run_number, None);
     }

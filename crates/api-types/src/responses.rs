@@ -270,7 +270,10 @@ mod tests {
     #[test]
     fn exposed_ids_are_numbers_or_strings() {
         assert_eq!(serde_json::to_string(&ExposedId::Int(12)).unwrap(), "12");
-        assert_eq!(serde_json::to_string(&ExposedId::Str("sfn-1".into())).unwrap(), r#""sfn-1""#);
+        assert_eq!(
+            serde_json::to_string(&ExposedId::Str("sfn-1".into())).unwrap(),
+            r#""sfn-1""#
+        );
         assert_eq!(ExposedId::pick(None, 7), ExposedId::Int(7));
         assert_eq!(ExposedId::pick(Some("x"), 7), ExposedId::Str("x".into()));
     }

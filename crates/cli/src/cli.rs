@@ -23,18 +23,25 @@ pub enum Command {
     Run(commands::run::Args),
     /// Show or upgrade the database schema.
     Migrate(commands::migrate::Args),
+    #[cfg(feature = "deploy")]
     /// Build, package and deploy the stack to AWS, then write the Metaflow profile.
     Deploy(commands::deploy::Args),
+    #[cfg(feature = "deploy")]
     /// Write the Metaflow profile (config JSON) for a deployed stack.
     Configure(commands::configure::Args),
+    #[cfg(feature = "deploy")]
     /// Show the stack's outputs and the Metaflow config key each feeds.
     Outputs(commands::outputs::Args),
+    #[cfg(feature = "deploy")]
     /// Show the metadata service's API key (the value only with --show).
     ApiKey(commands::api_key::Args),
+    #[cfg(feature = "deploy")]
     /// Let more IAM principals assume the stack's Metaflow user role.
     Trust(commands::trust::Args),
+    #[cfg(feature = "deploy")]
     /// Delete the stack, showing what is deleted and what is retained.
     Destroy(commands::destroy::Args),
+    #[cfg(feature = "deploy")]
     /// Show where the stack stands.
     Status(commands::status::Args),
     /// Write the CloudFormation templates (root and UI nested stack).

@@ -26,13 +26,29 @@ pub struct DatabaseArgs {
     #[arg(long, env = "MF_METADATA_DB_PORT", default_value_t = 5432, hide = true)]
     pub db_port: u16,
     /// PostgreSQL user.
-    #[arg(long, env = "MF_METADATA_DB_USER", default_value = "postgres", hide = true)]
+    #[arg(
+        long,
+        env = "MF_METADATA_DB_USER",
+        default_value = "postgres",
+        hide = true
+    )]
     pub db_user: String,
     /// PostgreSQL password.
-    #[arg(long, env = "MF_METADATA_DB_PSWD", default_value = "postgres", hide = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "MF_METADATA_DB_PSWD",
+        default_value = "postgres",
+        hide = true,
+        hide_env_values = true
+    )]
     pub db_password: String,
     /// PostgreSQL database name.
-    #[arg(long, env = "MF_METADATA_DB_NAME", default_value = "postgres", hide = true)]
+    #[arg(
+        long,
+        env = "MF_METADATA_DB_NAME",
+        default_value = "postgres",
+        hide = true
+    )]
     pub db_name: String,
     /// PostgreSQL SSL mode (disable, prefer, require, verify-ca, verify-full).
     #[arg(long, env = "MF_METADATA_DB_SSL_MODE", hide = true)]
@@ -116,7 +132,10 @@ impl DatabaseArgs {
         if let Some(host) = self.db_host.as_deref().filter(|h| !h.is_empty()) {
             return Ok(self.postgres(host).to_url());
         }
-        Ok(format!("sqlite://{}", self.data_dir()?.join("metadata.db").display()))
+        Ok(format!(
+            "sqlite://{}",
+            self.data_dir()?.join("metadata.db").display()
+        ))
     }
 
     /// Pool settings.

@@ -66,9 +66,13 @@ mod tests {
 
     #[test]
     fn hint_survives_added_context() {
-        let err: anyhow::Result<()> = Err(anyhow::anyhow!("no credentials")).hint("run aws configure");
+        let err: anyhow::Result<()> =
+            Err(anyhow::anyhow!("no credentials")).hint("run aws configure");
         let err = anyhow::Context::context(err, "deploying stack \"x\"").unwrap_err();
-        let found = err.chain().find_map(|e| e.downcast_ref::<Hinted>()).map(|h| h.hint.clone());
+        let found = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<Hinted>())
+            .map(|h| h.hint.clone());
         assert_eq!(found.as_deref(), Some("run aws configure"));
         assert_eq!(format!("{err:#}"), "deploying stack \"x\": no credentials");
     }

@@ -24,7 +24,11 @@ pub struct LocalService {
 
 impl LocalService {
     /// Start the service on `addr` (port 0 picks a free one) over the database of `db`.
-    pub async fn start(db: &DatabaseArgs, addr: SocketAddr, settings: Settings) -> anyhow::Result<Self> {
+    pub async fn start(
+        db: &DatabaseArgs,
+        addr: SocketAddr,
+        settings: Settings,
+    ) -> anyhow::Result<Self> {
         let store = db.open().await?;
         let listener = TcpListener::bind(addr)
             .await
@@ -36,13 +40,20 @@ impl LocalService {
         let task = tokio::spawn(mfstack_service::serve(state, listener, None, async move {
             let _ = stopped.await;
         }));
-        Ok(LocalService { url: format!("http://{bound}"), stop, task })
+        Ok(LocalService {
+            url: format!("http://{bound}"),
+            stop,
+            task,
+        })
     }
 
     /// Stop after in-flight requests finish, and close the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        self.task.await.context("the service task failed")?.context("the service failed")?;
+        self.task
+            .await
+            .context("the service task failed")?
+            .context("the service failed")?;
         Ok(())
     }
 }
@@ -69,7 +80,10 @@ pub async fn find_running(data_dir: &Path) -> Option<Running> {
 
 /// Record the service for later `up` and `run` calls.
 pub fn record_running(data_dir: &Path, url: &str) -> anyhow::Result<()> {
-    let running = Running { pid: std::process::id(), url: url.to_owned() };
+    let running = Running {
+        pid: std::process::id(),
+        url: url.to_owned(),
+    };
     std::fs::write(running_file(data_dir), serde_json::to_vec_pretty(&running)?)
         .with_context(|| format!("cannot write {}", running_file(data_dir).display()))
 }
@@ -94,7 +108,10 @@ pub async fn ping(url: &str) -> bool {
         let head = String::from_utf8_lossy(&buf[..n]);
         Some(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"))
     };
-    matches!(tokio::time::timeout(Duration::from_secs(1), attempt).await, Ok(Some(true)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), attempt).await,
+        Ok(Some(true))
+    )
 }
 
 /// Metaflow's settings for a local service: metadata from `url`, data in `data_dir/datastore`.
@@ -103,7 +120,10 @@ pub fn metaflow_env(url: &str, data_dir: &Path) -> Vec<(String, String)> {
         ("METAFLOW_DEFAULT_METADATA".into(), "service".into()),
         ("METAFLOW_SERVICE_URL".into(), url.into()),
         ("METAFLOW_DEFAULT_DATASTORE".into(), "local".into()),
-        ("METAFLOW_DATASTORE_SYSROOT_LOCAL".into(), data_dir.join("datastore").display().to_string()),
+        (
+            "METAFLOW_DATASTORE_SYSROOT_LOCAL".into(),
+            data_dir.join("datastore").display().to_string(),
+        ),
     ]
 }
 
@@ -112,7 +132,9 @@ pub fn metaflow_home() -> anyhow::Result<PathBuf> {
     if let Some(home) = std::env::var_os("METAFLOW_HOME") {
         return Ok(PathBuf::from(home));
     }
-    let home = std::env::var_os("HOME").context("neither METAFLOW_HOME nor HOME is set").hint("set METAFLOW_HOME")?;
+    let home = std::env::var_os("HOME")
+        .context("neither METAFLOW_HOME nor HOME is set")
+        .hint("set METAFLOW_HOME")?;
     Ok(PathBuf::from(home).join(".metaflowconfig"))
 }
 
@@ -121,11 +143,14 @@ pub fn write_profile(name: &str, env: &[(String, String)]) -> anyhow::Result<Pat
     let dir = metaflow_home()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(format!("config_{name}.json"));
-    let map: serde_json::Map<String, serde_json::Value> =
-        env.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let map: serde_json::Map<String, serde_json::Value> = env
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
     let mut text = serde_json::to_string_pretty(&map)?;
     text.push('\n');
-    std::fs::write(&path, text).with_context(|| format!("cannot write the Metaflow profile {}", path.display()))?;
+    std::fs::write(&path, text)
+        .with_context(|| format!("cannot write the Metaflow profile {}", path.display()))?;
     Ok(path)
 }
 

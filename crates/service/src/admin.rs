@@ -31,5 +31,9 @@ async fn version() -> &'static str {
 /// 4.1.3: a database round trip; 503 when it fails, so probes and clients retry.
 async fn healthcheck(State(state): State<AppState>) -> ApiResult<Response> {
     state.store.healthcheck().await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], healthcheck_body()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        healthcheck_body(),
+    )
+        .into_response())
 }

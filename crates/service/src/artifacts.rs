@@ -8,7 +8,9 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use mfstack_api_types::{ArtifactsCreated, NewArtifact};
-use mfstack_store::{ArtifactCursor, ArtifactRow, ArtifactScope, NewArtifactRow, Page, PageRequest, RunRow};
+use mfstack_store::{
+    ArtifactCursor, ArtifactRow, ArtifactScope, NewArtifactRow, Page, PageRequest, RunRow,
+};
 
 use crate::AppState;
 use crate::error::{ApiResult, ServiceError};
@@ -24,10 +26,19 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(&format!("{task}/artifact"), axum::routing::post(create))
         .route(&format!("{task}/artifacts"), get(list_task))
-        .route(&format!("{task}/attempt/{{attempt}}/artifacts"), get(list_attempt))
+        .route(
+            &format!("{task}/attempt/{{attempt}}/artifacts"),
+            get(list_attempt),
+        )
         .route(&format!("{task}/artifacts/{{name}}"), get(get_latest))
-        .route(&format!("{task}/artifacts/{{name}}/attempt/{{attempt}}"), get(get_at_attempt))
-        .route("/flows/{flow_id}/runs/{run}/steps/{step}/artifacts", get(list_step))
+        .route(
+            &format!("{task}/artifacts/{{name}}/attempt/{{attempt}}"),
+            get(get_at_attempt),
+        )
+        .route(
+            "/flows/{flow_id}/runs/{run}/steps/{step}/artifacts",
+            get(list_step),
+        )
         .route("/flows/{flow_id}/runs/{run}/artifacts", get(list_run))
 }
 
@@ -38,8 +49,9 @@ async fn create(
     Ids((flow_id, run, step, task)): Ids<TaskPath>,
     JsonBody(items): JsonBody<Vec<NewArtifact>>,
 ) -> ApiResult<Response> {
-    let (_, task_row) =
-        resolve::task(&state, &flow_id, &run, &step, &task).await?.ok_or(ServiceError::NotRegistered)?;
+    let (_, task_row) = resolve::task(&state, &flow_id, &run, &step, &task)
+        .await?
+        .ok_or(ServiceError::NotRegistered)?;
     let rows: Vec<NewArtifactRow> = items
         .into_iter()
         .filter(|a| {
@@ -71,7 +83,9 @@ async fn create(
         })
         .collect();
     let created = state.store.create_artifacts(&task_row, &rows).await?;
-    Ok(json(&ArtifactsCreated { artifacts_created: created }))
+    Ok(json(&ArtifactsCreated {
+        artifacts_created: created,
+    }))
 }
 
 /// Keep each task's artifacts of its highest attempt only (spec 4.6.0).
@@ -82,13 +96,24 @@ fn latest_attempts(rows: Vec<ArtifactRow>) -> Vec<ArtifactRow> {
         let e = max.entry(r.task_id).or_insert(r.attempt_id);
         *e = (*e).max(r.attempt_id);
     }
-    rows.into_iter().filter(|r| max.get(&r.task_id) == Some(&r.attempt_id)).collect()
+    rows.into_iter()
+        .filter(|r| max.get(&r.task_id) == Some(&r.attempt_id))
+        .collect()
 }
 
 /// A listing over a scope: legacy rows with latest-attempt semantics, or a page (spec 4.6.6).
-async fn scoped(state: &AppState, run: &RunRow, scope: ArtifactScope<'_>, q: Option<String>) -> ApiResult<Response> {
+async fn scoped(
+    state: &AppState,
+    run: &RunRow,
+    scope: ArtifactScope<'_>,
+    q: Option<String>,
+) -> ApiResult<Response> {
     let params = Params::parse(q.as_deref());
-    let page: Option<PageRequest<ArtifactCursor>> = if params.wants_page() { Some(params.page()?) } else { None };
+    let page: Option<PageRequest<ArtifactCursor>> = if params.wants_page() {
+        Some(params.page()?)
+    } else {
+        None
+    };
     let Page { rows, has_more } = state.store.list_artifacts(scope, page.as_ref()).await?;
     let info = page.as_ref().map(|p| {
         PageInfo::of(p.limit, has_more, &rows, |r| ArtifactCursor {
@@ -97,7 +122,11 @@ async fn scoped(state: &AppState, run: &RunRow, scope: ArtifactScope<'_>, q: Opt
             name: r.name.clone(),
         })
     });
-    let rows = if page.is_some() { rows } else { latest_attempts(rows) };
+    let rows = if page.is_some() {
+        rows
+    } else {
+        latest_attempts(rows)
+    };
     let tags = run.graft();
     let out: Vec<_> = rows.into_iter().map(|r| r.into_wire(&tags)).collect();
     Ok(listing(&out, info))
@@ -106,7 +135,10 @@ async fn scoped(state: &AppState, run: &RunRow, scope: ArtifactScope<'_>, q: Opt
 fn empty(q: Option<String>) -> ApiResult<Response> {
     let params = Params::parse(q.as_deref());
     let info = if params.wants_page() {
-        Some(PageInfo { limit: params.page::<ArtifactCursor>()?.limit, next: None })
+        Some(PageInfo {
+            limit: params.page::<ArtifactCursor>()?.limit,
+            next: None,
+        })
     } else {
         None
     };
@@ -120,7 +152,9 @@ async fn list_task(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     match resolve::task(&state, &flow_id, &run, &step, &task).await? {
-        Some((run_row, task_row)) => scoped(&state, &run_row, ArtifactScope::Task(&task_row), q).await,
+        Some((run_row, task_row)) => {
+            scoped(&state, &run_row, ArtifactScope::Task(&task_row), q).await
+        }
         None => empty(q),
     }
 }
@@ -151,8 +185,9 @@ async fn list_run(
 }
 
 fn attempt_number(raw: &str) -> ApiResult<i64> {
-    raw.parse()
-        .map_err(|_| ServiceError::BadRequest(format!("attempt must be a whole number, got '{raw}'")))
+    raw.parse().map_err(|_| {
+        ServiceError::BadRequest(format!("attempt must be a whole number, got '{raw}'"))
+    })
 }
 
 /// 4.6.3.
@@ -161,10 +196,14 @@ async fn list_attempt(
     Ids((flow_id, run, step, task, attempt)): Ids<(String, String, String, String, String)>,
 ) -> ApiResult<Response> {
     let attempt = attempt_number(&attempt)?;
-    let Some((run_row, task_row)) = resolve::task(&state, &flow_id, &run, &step, &task).await? else {
+    let Some((run_row, task_row)) = resolve::task(&state, &flow_id, &run, &step, &task).await?
+    else {
         return Ok(listing::<()>(&[], None));
     };
-    let page = state.store.list_artifacts(ArtifactScope::TaskAttempt(&task_row, attempt), None).await?;
+    let page = state
+        .store
+        .list_artifacts(ArtifactScope::TaskAttempt(&task_row, attempt), None)
+        .await?;
     let tags = run_row.graft();
     let out: Vec<_> = page.rows.into_iter().map(|r| r.into_wire(&tags)).collect();
     Ok(listing(&out, None))
@@ -176,22 +215,39 @@ async fn get_latest(
     Ids((flow_id, run, step, task, name)): Ids<(String, String, String, String, String)>,
 ) -> ApiResult<Response> {
     check_name("artifact name", &name)?;
-    let (run_row, task_row) =
-        resolve::task(&state, &flow_id, &run, &step, &task).await?.ok_or(ServiceError::NotFound)?;
+    let (run_row, task_row) = resolve::task(&state, &flow_id, &run, &step, &task)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let attempt = state.store.latest_attempt(&task_row).await?.unwrap_or(0);
-    let row = state.store.get_artifact(&task_row, &name, attempt).await?.ok_or(ServiceError::NotFound)?;
+    let row = state
+        .store
+        .get_artifact(&task_row, &name, attempt)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     Ok(json(&row.into_wire(&run_row.graft())))
 }
 
 /// 4.6.5.
 async fn get_at_attempt(
     State(state): State<AppState>,
-    Ids((flow_id, run, step, task, name, attempt)): Ids<(String, String, String, String, String, String)>,
+    Ids((flow_id, run, step, task, name, attempt)): Ids<(
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    )>,
 ) -> ApiResult<Response> {
     check_name("artifact name", &name)?;
     let attempt = attempt_number(&attempt)?;
-    let (run_row, task_row) =
-        resolve::task(&state, &flow_id, &run, &step, &task).await?.ok_or(ServiceError::NotFound)?;
-    let row = state.store.get_artifact(&task_row, &name, attempt).await?.ok_or(ServiceError::NotFound)?;
+    let (run_row, task_row) = resolve::task(&state, &flow_id, &run, &step, &task)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let row = state
+        .store
+        .get_artifact(&task_row, &name, attempt)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     Ok(json(&row.into_wire(&run_row.graft())))
 }

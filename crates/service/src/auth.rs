@@ -10,7 +10,11 @@ use crate::AppState;
 use crate::error::ServiceError;
 
 /// Refuse requests without the configured key with 403, as API Gateway does.
-pub async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if let Some(expected) = &state.settings.api_key {
         let given = request
             .headers()

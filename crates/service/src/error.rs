@@ -51,9 +51,9 @@ impl ServiceError {
     /// The HTTP status of each variant.
     pub fn status(&self) -> StatusCode {
         match self {
-            ServiceError::BadRequest(_) | ServiceError::Invalid(_) | ServiceError::NotRegistered => {
-                StatusCode::BAD_REQUEST
-            }
+            ServiceError::BadRequest(_)
+            | ServiceError::Invalid(_)
+            | ServiceError::NotRegistered => StatusCode::BAD_REQUEST,
             ServiceError::Forbidden => StatusCode::FORBIDDEN,
             ServiceError::NotFound | ServiceError::MissingParent(_) => StatusCode::NOT_FOUND,
             ServiceError::Duplicate(_) | ServiceError::TagConflict => StatusCode::CONFLICT,
@@ -65,7 +65,8 @@ impl ServiceError {
     }
 
     fn body(&self) -> String {
-        let message = |m: String| serde_json::to_string(&ErrorMessage { message: m }).unwrap_or_default();
+        let message =
+            |m: String| serde_json::to_string(&ErrorMessage { message: m }).unwrap_or_default();
         match self {
             ServiceError::NotFound => NOT_FOUND_BODY.to_owned(),
             ServiceError::Invalid(m) | ServiceError::Unprocessable(m) => message_string_body(m),
@@ -87,9 +88,10 @@ impl IntoResponse for ServiceError {
             _ => {}
         }
         let mut response = (self.status(), self.body()).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         response
     }
 }

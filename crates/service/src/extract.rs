@@ -27,11 +27,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     rejection.body_text()
                 ))
             } else {
-                ServiceError::BadRequest(format!("cannot read request body: {}", rejection.body_text()))
+                ServiceError::BadRequest(format!(
+                    "cannot read request body: {}",
+                    rejection.body_text()
+                ))
             }
         })?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ServiceError::BadRequest(format!("request body is not valid JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ServiceError::BadRequest(format!("request body is not valid JSON: {e}"))
+        })?;
         if has_nul(&value) {
             return Err(ServiceError::BadRequest(
                 "request body contains a NUL character, which cannot be stored".into(),
@@ -55,7 +59,9 @@ fn has_nul(value: &Value) -> bool {
 /// Check a name from the path or body fits the schema.
 pub fn check_name(kind: &str, name: &str) -> Result<(), ServiceError> {
     if name.contains('\0') {
-        return Err(ServiceError::BadRequest(format!("{kind} contains a NUL character")));
+        return Err(ServiceError::BadRequest(format!(
+            "{kind} contains a NUL character"
+        )));
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(ServiceError::BadRequest(format!(

@@ -29,7 +29,12 @@ async fn create(
     check_name("flow name", &flow_id)?;
     let row = state
         .store
-        .create_flow(&flow_id, body.user_name.as_deref(), body.tags.as_ref(), body.system_tags.as_ref())
+        .create_flow(
+            &flow_id,
+            body.user_name.as_deref(),
+            body.tags.as_ref(),
+            body.system_tags.as_ref(),
+        )
         .await?;
     Ok(json(&row.into_wire()))
 }
@@ -37,14 +42,22 @@ async fn create(
 /// 4.2.2.
 async fn get_one(State(state): State<AppState>, Ids(flow_id): Ids<String>) -> ApiResult<Response> {
     check_name("flow name", &flow_id)?;
-    let row = state.store.get_flow(&flow_id).await?.ok_or(ServiceError::NotFound)?;
+    let row = state
+        .store
+        .get_flow(&flow_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     Ok(json(&row.into_wire()))
 }
 
 /// 4.2.3.
 async fn list(State(state): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
     let params = Params::parse(q.as_deref());
-    let page = if params.wants_page() { Some(params.page::<FlowCursor>()?) } else { None };
+    let page = if params.wants_page() {
+        Some(params.page::<FlowCursor>()?)
+    } else {
+        None
+    };
     let result = state.store.list_flows(page.as_ref()).await?;
     let info = page.map(|p| {
         PageInfo::of(p.limit, result.has_more, &result.rows, |r| FlowCursor {

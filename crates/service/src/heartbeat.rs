@@ -14,7 +14,10 @@ pub fn heartbeat_capable(system_tags: Option<&Value>) -> bool {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
         Some(Value::Object(map)) => map.keys().map(String::as_str).collect(),
     };
-    let Some(version) = tags.iter().find_map(|t| t.strip_prefix("metaflow_version:")) else {
+    let Some(version) = tags
+        .iter()
+        .find_map(|t| t.strip_prefix("metaflow_version:"))
+    else {
         return false;
     };
     let Some(parts) = leading_version(version) else {
@@ -25,7 +28,11 @@ pub fn heartbeat_capable(system_tags: Option<&Value>) -> bool {
         v.resize(min.len().max(v.len()), 0);
         v.as_slice() >= min
     };
-    if parts[0] == 1 { at_least(&[1, 14, 0]) } else { at_least(&[2, 2, 12]) }
+    if parts[0] == 1 {
+        at_least(&[1, 14, 0])
+    } else {
+        at_least(&[2, 2, 12])
+    }
 }
 
 /// The longest leading `digits(.digits)*` of `s`, as numbers.
@@ -48,8 +55,17 @@ fn leading_version(s: &str) -> Option<Vec<u64>> {
 /// "too soon" answers 200), 404 when the object does not exist; the body is always the
 /// double-encoded wait time.
 pub fn response(exists: bool) -> Response {
-    let status = if exists { StatusCode::OK } else { StatusCode::NOT_FOUND };
-    (status, [(header::CONTENT_TYPE, "application/json")], heartbeat_body()).into_response()
+    let status = if exists {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        heartbeat_body(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

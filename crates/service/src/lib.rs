@@ -52,7 +52,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { api_key: None, body_limit: DEFAULT_BODY_LIMIT, upgrade_enabled: true }
+        Settings {
+            api_key: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            upgrade_enabled: true,
+        }
     }
 }
 
@@ -68,19 +72,27 @@ pub struct AppState {
 impl AppState {
     /// State over a store.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        AppState { store, settings: Arc::new(settings) }
+        AppState {
+            store,
+            settings: Arc::new(settings),
+        }
     }
 }
 
 async fn no_route(method: Method, uri: Uri) -> impl IntoResponse {
-    let body = mfstack_api_types::ErrorMessage { message: format!("no route for {method} {}", uri.path()) };
+    let body = mfstack_api_types::ErrorMessage {
+        message: format!("no route for {method} {}", uri.path()),
+    };
     (axum::http::StatusCode::NOT_FOUND, listing::json(&body))
 }
 
 async fn add_version_headers(mut response: axum::response::Response) -> axum::response::Response {
     let headers = response.headers_mut();
     headers.insert(VERSION_HEADER, HeaderValue::from_static(API_VERSION));
-    headers.insert(PRODUCT_VERSION_HEADER, HeaderValue::from_static(PRODUCT_VERSION));
+    headers.insert(
+        PRODUCT_VERSION_HEADER,
+        HeaderValue::from_static(PRODUCT_VERSION),
+    );
     response
 }
 
@@ -97,7 +109,10 @@ pub fn router(state: AppState) -> Router {
         .merge(metadata::router())
         .fallback(no_route)
         .layer(axum::middleware::map_response(add_version_headers))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -106,7 +121,10 @@ pub fn router(state: AppState) -> Router {
 pub fn migration_router(state: AppState) -> Router {
     migration::router(state.settings.upgrade_enabled)
         .fallback(no_route)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ))
         .with_state(state)
 }
 
@@ -122,9 +140,11 @@ pub async fn serve(
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let api = axum::serve(metadata, router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
+    let api =
+        axum::serve(metadata, router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
     let migrations = migration.map(|listener| {
-        axum::serve(listener, migration_router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()))
+        axum::serve(listener, migration_router(state.clone()))
+            .with_graceful_shutdown(wait(stop_rx.clone()))
     });
     tokio::spawn(async move {
         shutdown.await;

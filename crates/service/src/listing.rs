@@ -33,7 +33,10 @@ impl Params {
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `_limit` or `_cursor` asks for a page.
@@ -76,7 +79,13 @@ fn decode_cursor<C: DeserializeOwned>(token: &str) -> Result<C, ServiceError> {
 /// A JSON response with `Content-Type: application/json`.
 pub fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
             .into_response(),
         Err(e) => ServiceError::Internal(format!("cannot serialise response: {e}")).into_response(),
     }
@@ -93,8 +102,17 @@ pub struct PageInfo {
 
 impl PageInfo {
     /// Page info for `rows` as stored; `key` gives a row's cursor.
-    pub fn of<R, C: Serialize>(limit: u32, has_more: bool, rows: &[R], key: impl Fn(&R) -> C) -> Self {
-        let next = if has_more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
+    pub fn of<R, C: Serialize>(
+        limit: u32,
+        has_more: bool,
+        rows: &[R],
+        key: impl Fn(&R) -> C,
+    ) -> Self {
+        let next = if has_more {
+            rows.last().map(|r| encode_cursor(&key(r)))
+        } else {
+            None
+        };
         PageInfo { limit, next }
     }
 }
@@ -135,8 +153,9 @@ fn values(raw: &str, numeric_field: Option<&str>) -> Result<Vec<FilterValue>, Se
 }
 
 fn operator(op: &str, field: &str) -> Result<FilterOp, ServiceError> {
-    FilterOp::parse(op)
-        .ok_or_else(|| ServiceError::Invalid(format!("unsupported operator '{op}' for field '{field}'")))
+    FilterOp::parse(op).ok_or_else(|| {
+        ServiceError::Invalid(format!("unsupported operator '{op}' for field '{field}'"))
+    })
 }
 
 /// The runs listing's query (spec 4.3.3): `None` for the legacy listing.
@@ -169,23 +188,36 @@ pub fn run_query(params: &Params) -> Result<Option<RunQuery>, ServiceError> {
             _ => continue,
         };
         let op = operator(op, name)?;
-        let numeric = matches!(field, RunField::TsEpoch | RunField::LastHeartbeatTs | RunField::RunNumber);
+        let numeric = matches!(
+            field,
+            RunField::TsEpoch | RunField::LastHeartbeatTs | RunField::RunNumber
+        );
         let vals = values(raw, numeric.then_some(name))?;
         if field == RunField::Status {
             for v in &vals {
                 if let FilterValue::Text(s) = v
                     && !matches!(s.as_str(), "running" | "completed" | "failed")
                 {
-                    return Err(ServiceError::Invalid(format!("unsupported status filter: {s}")));
+                    return Err(ServiceError::Invalid(format!(
+                        "unsupported status filter: {s}"
+                    )));
                 }
             }
         }
-        filters.push(Filter { field, op, values: vals });
+        filters.push(Filter {
+            field,
+            op,
+            values: vals,
+        });
     }
     if filters.is_empty() && tags.is_empty() && !params.wants_page() {
         return Ok(None);
     }
-    Ok(Some(RunQuery { filters, tags, page: params.page()? }))
+    Ok(Some(RunQuery {
+        filters,
+        tags,
+        page: params.page()?,
+    }))
 }
 
 /// The tasks listing's query (spec 4.5.2): `None` for the legacy listing.
@@ -202,13 +234,23 @@ pub fn task_query(params: &Params) -> Result<Option<TaskQuery>, ServiceError> {
             _ => continue,
         };
         let op = operator(op, name)?;
-        let numeric = matches!(field, TaskField::TsEpoch | TaskField::LastHeartbeatTs | TaskField::TaskId);
-        filters.push(Filter { field, op, values: values(raw, numeric.then_some(name))? });
+        let numeric = matches!(
+            field,
+            TaskField::TsEpoch | TaskField::LastHeartbeatTs | TaskField::TaskId
+        );
+        filters.push(Filter {
+            field,
+            op,
+            values: values(raw, numeric.then_some(name))?,
+        });
     }
     if filters.is_empty() && !params.wants_page() {
         return Ok(None);
     }
-    Ok(Some(TaskQuery { filters, page: params.page()? }))
+    Ok(Some(TaskQuery {
+        filters,
+        page: params.page()?,
+    }))
 }
 
 #[cfg(test)]
@@ -218,16 +260,29 @@ mod tests {
 
     #[test]
     fn legacy_unless_limit_cursor_or_a_known_filter() {
-        assert!(run_query(&Params::parse(Some("foo=1&_x=2"))).unwrap().is_none());
-        let q = run_query(&Params::parse(Some("user_name=ana"))).unwrap().unwrap();
+        assert!(
+            run_query(&Params::parse(Some("foo=1&_x=2")))
+                .unwrap()
+                .is_none()
+        );
+        let q = run_query(&Params::parse(Some("user_name=ana")))
+            .unwrap()
+            .unwrap();
         assert_eq!(q.page.limit, DEFAULT_LIMIT);
-        assert!(task_query(&Params::parse(Some("_limit=5"))).unwrap().is_some());
+        assert!(
+            task_query(&Params::parse(Some("_limit=5")))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
     fn reference_messages_for_bad_filters() {
         let msg = |q: &str| run_query(&Params::parse(Some(q))).unwrap_err().to_string();
-        assert_eq!(msg("user_name:zz=a"), "unsupported operator 'zz' for field 'user_name'");
+        assert_eq!(
+            msg("user_name:zz=a"),
+            "unsupported operator 'zz' for field 'user_name'"
+        );
         assert_eq!(
             msg("ts_epoch:ge=abc"),
             "invalid ts_epoch: expected integer epoch milliseconds, got 'abc'"
@@ -248,17 +303,28 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_missing_keys() {
-        let c = FlowCursor { ts_epoch: 5, flow_id: "F".into() };
+        let c = FlowCursor {
+            ts_epoch: 5,
+            flow_id: "F".into(),
+        };
         let token = encode_cursor(&c);
-        let q = format!("_cursor={}", url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>());
-        assert_eq!(Params::parse(Some(&q)).page::<FlowCursor>().unwrap().after, Some(c));
+        let q = format!(
+            "_cursor={}",
+            url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+        );
+        assert_eq!(
+            Params::parse(Some(&q)).page::<FlowCursor>().unwrap().after,
+            Some(c)
+        );
         let bad = STANDARD.encode(br#"{"ts_epoch": 1}"#);
         assert!(decode_cursor::<FlowCursor>(&bad).is_err());
     }
 
     #[test]
     fn tag_filters_and_null_values() {
-        let q = run_query(&Params::parse(Some("_tags:any=a,b&run_id=null"))).unwrap().unwrap();
+        let q = run_query(&Params::parse(Some("_tags:any=a,b&run_id=null")))
+            .unwrap()
+            .unwrap();
         assert_eq!(q.tags, vec![TagFilter::Any(vec!["a".into(), "b".into()])]);
         assert_eq!(q.filters[0].values, vec![FilterValue::Null]);
     }

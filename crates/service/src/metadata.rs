@@ -30,33 +30,49 @@ async fn create(
     Ids((flow_id, run, step, task)): Ids<(String, String, String, String)>,
     JsonBody(items): JsonBody<Vec<NewMetadata>>,
 ) -> ApiResult<Response> {
-    let (_, task_row) =
-        resolve::task(&state, &flow_id, &run, &step, &task).await?.ok_or(ServiceError::NotRegistered)?;
+    let (_, task_row) = resolve::task(&state, &flow_id, &run, &step, &task)
+        .await?
+        .ok_or(ServiceError::NotRegistered)?;
     let rows: Vec<NewMetadataRow> = items
         .into_iter()
         .filter_map(|m| {
             let value = metadata_value_text(&m.value)?;
             let field_name = m.field_name?;
             let type_ = m.type_?;
-            fits(&[Some(&field_name), Some(&type_), m.user_name.as_deref()]).then_some(NewMetadataRow {
-                field_name,
-                value,
-                type_,
-                user_name: m.user_name,
-                tags: m.tags,
-                system_tags: m.system_tags,
-            })
+            fits(&[Some(&field_name), Some(&type_), m.user_name.as_deref()]).then_some(
+                NewMetadataRow {
+                    field_name,
+                    value,
+                    type_,
+                    user_name: m.user_name,
+                    tags: m.tags,
+                    system_tags: m.system_tags,
+                },
+            )
         })
         .collect();
     let created = state.store.create_metadata(&task_row, &rows).await?;
-    Ok(json(&MetadataCreated { metadata_created: created }))
+    Ok(json(&MetadataCreated {
+        metadata_created: created,
+    }))
 }
 
-async fn respond(state: &AppState, scope: MetadataScope<'_>, params: &Params) -> ApiResult<Response> {
-    let page: Option<PageRequest<MetadataCursor>> = if params.wants_page() { Some(params.page()?) } else { None };
+async fn respond(
+    state: &AppState,
+    scope: MetadataScope<'_>,
+    params: &Params,
+) -> ApiResult<Response> {
+    let page: Option<PageRequest<MetadataCursor>> = if params.wants_page() {
+        Some(params.page()?)
+    } else {
+        None
+    };
     let result = state.store.list_metadata(scope, page.as_ref()).await?;
     let info = page.map(|p| {
-        PageInfo::of(p.limit, result.has_more, &result.rows, |m| MetadataCursor { ts_epoch: m.ts_epoch, id: m.id })
+        PageInfo::of(p.limit, result.has_more, &result.rows, |m| MetadataCursor {
+            ts_epoch: m.ts_epoch,
+            id: m.id,
+        })
     });
     let rows: Vec<_> = result.rows.into_iter().map(|m| m.into_wire()).collect();
     Ok(listing(&rows, info))
@@ -64,7 +80,10 @@ async fn respond(state: &AppState, scope: MetadataScope<'_>, params: &Params) ->
 
 fn empty(params: &Params) -> ApiResult<Response> {
     let info = if params.wants_page() {
-        Some(PageInfo { limit: params.page::<MetadataCursor>()?.limit, next: None })
+        Some(PageInfo {
+            limit: params.page::<MetadataCursor>()?.limit,
+            next: None,
+        })
     } else {
         None
     };

@@ -17,7 +17,11 @@ pub fn router(upgrade_enabled: bool) -> Router<AppState> {
         .route("/ping", get(|| async { "pong" }))
         .route("/version", get(version))
         .route("/db_schema_status", get(schema_status));
-    if upgrade_enabled { router.route("/upgrade", patch(upgrade)) } else { router }
+    if upgrade_enabled {
+        router.route("/upgrade", patch(upgrade))
+    } else {
+        router
+    }
 }
 
 /// The name of the service build that matches the schema.
@@ -42,7 +46,11 @@ async fn upgrade(State(state): State<AppState>) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "upgrade failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("upgrade failed: {e}")).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("upgrade failed: {e}"),
+            )
+                .into_response()
         }
     }
 }

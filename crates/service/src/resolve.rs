@@ -44,6 +44,9 @@ pub async fn task(
     let Some(run) = run(state, flow_id, run_seg).await? else {
         return Ok(None);
     };
-    let task = state.store.get_task(&run, step_name, &TaskKey::parse(task_seg)).await?;
+    let task = state
+        .store
+        .get_task(&run, step_name, &TaskKey::parse(task_seg))
+        .await?;
     Ok(task.map(|t| (run, t)))
 }

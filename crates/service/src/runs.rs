@@ -41,10 +41,13 @@ async fn create(
     if let Some(id) = &run_id {
         check_name("run id", id)?;
         if is_numeric_id(id) {
-            return Err(ServiceError::BadRequest("provided run_id may not be a numeric".into()));
+            return Err(ServiceError::BadRequest(
+                "provided run_id may not be a numeric".into(),
+            ));
         }
     }
-    let missing_flow = format!("flow {flow_id} does not exist; create it with POST /flows/{flow_id} first");
+    let missing_flow =
+        format!("flow {flow_id} does not exist; create it with POST /flows/{flow_id} first");
     let heartbeat = heartbeat_capable(body.system_tags.as_ref());
     let row = state
         .store
@@ -65,8 +68,13 @@ async fn create(
 }
 
 /// 4.3.2.
-async fn get_one(State(state): State<AppState>, Ids((flow_id, run)): Ids<(String, String)>) -> ApiResult<Response> {
-    let row = resolve::run(&state, &flow_id, &run).await?.ok_or(ServiceError::NotFound)?;
+async fn get_one(
+    State(state): State<AppState>,
+    Ids((flow_id, run)): Ids<(String, String)>,
+) -> ApiResult<Response> {
+    let row = resolve::run(&state, &flow_id, &run)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     Ok(json(&row.into_wire(true)))
 }
 
@@ -90,11 +98,17 @@ async fn list(
 }
 
 /// 4.3.4: 404 only for a missing run; a beat within the spacing is still a 200.
-async fn beat(State(state): State<AppState>, Ids((flow_id, run)): Ids<(String, String)>) -> ApiResult<Response> {
+async fn beat(
+    State(state): State<AppState>,
+    Ids((flow_id, run)): Ids<(String, String)>,
+) -> ApiResult<Response> {
     let Some(row) = resolve::run(&state, &flow_id, &run).await? else {
         return Ok(heartbeat::response(false));
     };
-    state.store.heartbeat_run(&row.flow_id, row.run_number).await?;
+    state
+        .store
+        .heartbeat_run(&row.flow_id, row.run_number)
+        .await?;
     Ok(heartbeat::response(true))
 }
 
@@ -115,16 +129,26 @@ fn tag_list(value: Option<&Value>, field: &str) -> ApiResult<Vec<String>> {
 
 fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 /// The user tags after the mutation, or the 422 for removing a system tag (spec 4.3.5 steps 2–3).
 /// Current order is kept and additions follow in request order, each tag once.
-fn mutated(run: &RunRow, add: &[String], remove: &[String]) -> ApiResult<(Vec<String>, Vec<String>)> {
+fn mutated(
+    run: &RunRow,
+    add: &[String],
+    remove: &[String],
+) -> ApiResult<(Vec<String>, Vec<String>)> {
     let current = strings(run.tags.as_ref().map(|j| &j.0));
-    let system: BTreeSet<String> = strings(run.system_tags.as_ref().map(|j| &j.0)).into_iter().collect();
+    let system: BTreeSet<String> = strings(run.system_tags.as_ref().map(|j| &j.0))
+        .into_iter()
+        .collect();
     let offending: BTreeSet<&String> = remove.iter().filter(|t| system.contains(*t)).collect();
     if !offending.is_empty() {
         let list: Vec<String> = offending.iter().map(|t| format!("'{t}'")).collect();
@@ -134,7 +158,10 @@ fn mutated(run: &RunRow, add: &[String], remove: &[String]) -> ApiResult<(Vec<St
         )));
     }
     let mut next: Vec<String> = Vec::new();
-    for t in current.iter().chain(add.iter().filter(|t| !system.contains(*t))) {
+    for t in current
+        .iter()
+        .chain(add.iter().filter(|t| !system.contains(*t)))
+    {
         if !remove.contains(t) && !next.contains(t) {
             next.push(t.clone());
         }
@@ -153,7 +180,9 @@ async fn mutate_tags(
     let add = tag_list(body.tags_to_add.as_ref(), "tags_to_add")?;
     let remove = tag_list(body.tags_to_remove.as_ref(), "tags_to_remove")?;
     for _ in 0..TAG_MUTATION_ATTEMPTS {
-        let row = resolve::run(&state, &flow_id, &run).await?.ok_or(ServiceError::NotFound)?;
+        let row = resolve::run(&state, &flow_id, &run)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let (current, next) = mutated(&row, &add, &remove)?;
         let same: BTreeSet<&String> = current.iter().collect();
         if same == next.iter().collect::<BTreeSet<_>>() {
@@ -161,7 +190,11 @@ async fn mutate_tags(
         }
         let expected = row.tags.as_ref().map(|j| &j.0);
         let new_value = Value::from(next.clone());
-        if state.store.replace_run_tags(&row, expected, &new_value).await? {
+        if state
+            .store
+            .replace_run_tags(&row, expected, &new_value)
+            .await?
+        {
             return Ok(json(&TagsResponse { tags: next }));
         }
     }

@@ -16,7 +16,10 @@ use crate::resolve::{self, Ids};
 /// Step routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/flows/{flow_id}/runs/{run}/steps/{step}/step", post(create))
+        .route(
+            "/flows/{flow_id}/runs/{run}/steps/{step}/step",
+            post(create),
+        )
         .route("/flows/{flow_id}/runs/{run}/steps", get(list))
         .route("/flows/{flow_id}/runs/{run}/steps/{step}", get(get_one))
 }
@@ -28,14 +31,19 @@ async fn create(
     JsonBody(body): JsonBody<CreateStep>,
 ) -> ApiResult<Response> {
     check_name("step name", &step)?;
-    let run_row = resolve::run(&state, &flow_id, &run)
-        .await?
-        .ok_or_else(|| ServiceError::MissingParent(format!("run {run} of flow {flow_id} does not exist")))?;
+    let run_row = resolve::run(&state, &flow_id, &run).await?.ok_or_else(|| {
+        ServiceError::MissingParent(format!("run {run} of flow {flow_id} does not exist"))
+    })?;
     let row = state
         .store
         .create_step(
             &run_row,
-            NewStep { step_name: step, user_name: body.user_name, tags: body.tags, system_tags: body.system_tags },
+            NewStep {
+                step_name: step,
+                user_name: body.user_name,
+                tags: body.tags,
+                system_tags: body.system_tags,
+            },
         )
         .await?;
     Ok(json(&row.into_wire(&run_row.graft())))
@@ -47,17 +55,32 @@ async fn get_one(
     Ids((flow_id, run, step)): Ids<(String, String, String)>,
 ) -> ApiResult<Response> {
     check_name("step name", &step)?;
-    let run_row = resolve::run(&state, &flow_id, &run).await?.ok_or(ServiceError::NotFound)?;
-    let row = state.store.get_step(&run_row, &step).await?.ok_or(ServiceError::NotFound)?;
+    let run_row = resolve::run(&state, &flow_id, &run)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let row = state
+        .store
+        .get_step(&run_row, &step)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     Ok(json(&row.into_wire(&run_row.graft())))
 }
 
 /// 4.4.2.
-async fn list(State(state): State<AppState>, Ids((flow_id, run)): Ids<(String, String)>) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    Ids((flow_id, run)): Ids<(String, String)>,
+) -> ApiResult<Response> {
     let Some(run_row) = resolve::run(&state, &flow_id, &run).await? else {
         return Ok(listing::<()>(&[], None));
     };
     let tags = run_row.graft();
-    let steps: Vec<_> = state.store.list_steps(&run_row).await?.into_iter().map(|s| s.into_wire(&tags)).collect();
+    let steps: Vec<_> = state
+        .store
+        .list_steps(&run_row)
+        .await?
+        .into_iter()
+        .map(|s| s.into_wire(&tags))
+        .collect();
     Ok(listing(&steps, None))
 }

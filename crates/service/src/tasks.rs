@@ -17,11 +17,23 @@ use crate::resolve::{self, Ids};
 /// Task routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/flows/{flow_id}/runs/{run}/steps/{step}/task", post(create))
+        .route(
+            "/flows/{flow_id}/runs/{run}/steps/{step}/task",
+            post(create),
+        )
         .route("/flows/{flow_id}/runs/{run}/steps/{step}/tasks", get(list))
-        .route("/flows/{flow_id}/runs/{run}/steps/{step}/tasks/{task}", get(get_one))
-        .route("/flows/{flow_id}/runs/{run}/steps/{step}/tasks/{task}/heartbeat", post(beat))
-        .route("/flows/{flow_id}/runs/{run}/steps/{step}/filtered_tasks", get(filtered))
+        .route(
+            "/flows/{flow_id}/runs/{run}/steps/{step}/tasks/{task}",
+            get(get_one),
+        )
+        .route(
+            "/flows/{flow_id}/runs/{run}/steps/{step}/tasks/{task}/heartbeat",
+            post(beat),
+        )
+        .route(
+            "/flows/{flow_id}/runs/{run}/steps/{step}/filtered_tasks",
+            get(filtered),
+        )
 }
 
 /// 4.5.1, with 400 for an all-digit task name and 404 for a missing run or step.
@@ -35,12 +47,14 @@ async fn create(
     if let Some(name) = &task_name {
         check_name("task id", name)?;
         if is_numeric_id(name) {
-            return Err(ServiceError::BadRequest("provided task_name may not be a numeric".into()));
+            return Err(ServiceError::BadRequest(
+                "provided task_name may not be a numeric".into(),
+            ));
         }
     }
-    let run_row = resolve::run(&state, &flow_id, &run)
-        .await?
-        .ok_or_else(|| ServiceError::MissingParent(format!("run {run} of flow {flow_id} does not exist")))?;
+    let run_row = resolve::run(&state, &flow_id, &run).await?.ok_or_else(|| {
+        ServiceError::MissingParent(format!("run {run} of flow {flow_id} does not exist"))
+    })?;
     let heartbeat = heartbeat_capable(body.system_tags.as_ref());
     let missing_step = format!("step {step} of run {run} does not exist; create it first");
     let row = state
@@ -69,8 +83,9 @@ async fn get_one(
     State(state): State<AppState>,
     Ids((flow_id, run, step, task)): Ids<(String, String, String, String)>,
 ) -> ApiResult<Response> {
-    let (run_row, row) =
-        resolve::task(&state, &flow_id, &run, &step, &task).await?.ok_or(ServiceError::NotFound)?;
+    let (run_row, row) = resolve::task(&state, &flow_id, &run, &step, &task)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     Ok(json(&row.into_wire(&run_row.graft())))
 }
 
@@ -83,17 +98,32 @@ async fn list(
     check_name("step name", &step)?;
     let query = task_query(&Params::parse(q.as_deref()))?;
     let Some(run_row) = resolve::run(&state, &flow_id, &run).await? else {
-        return Ok(listing::<()>(&[], query.map(|q| PageInfo { limit: q.page.limit, next: None })));
+        return Ok(listing::<()>(
+            &[],
+            query.map(|q| PageInfo {
+                limit: q.page.limit,
+                next: None,
+            }),
+        ));
     };
-    let result = state.store.list_tasks(&run_row, &step, query.as_ref()).await?;
+    let result = state
+        .store
+        .list_tasks(&run_row, &step, query.as_ref())
+        .await?;
     let info = query.map(|q| {
-        PageInfo::of(q.page.limit, result.has_more, &result.rows, |t| TaskCursor {
-            ts_epoch: t.ts_epoch,
-            task_id: t.task_id,
+        PageInfo::of(q.page.limit, result.has_more, &result.rows, |t| {
+            TaskCursor {
+                ts_epoch: t.ts_epoch,
+                task_id: t.task_id,
+            }
         })
     });
     let tags = run_row.graft();
-    let tasks: Vec<_> = result.rows.into_iter().map(|t| t.into_wire(&tags)).collect();
+    let tasks: Vec<_> = result
+        .rows
+        .into_iter()
+        .map(|t| t.into_wire(&tags))
+        .collect();
     Ok(listing(&tasks, info))
 }
 
@@ -105,7 +135,10 @@ async fn beat(
     let Some((run_row, row)) = resolve::task(&state, &flow_id, &run, &step, &task).await? else {
         return Ok(heartbeat::response(false));
     };
-    state.store.heartbeat_run(&run_row.flow_id, run_row.run_number).await?;
+    state
+        .store
+        .heartbeat_run(&run_row.flow_id, run_row.run_number)
+        .await?;
     state.store.heartbeat_task(row.task_id).await?;
     Ok(heartbeat::response(true))
 }
@@ -118,21 +151,39 @@ async fn filtered(
 ) -> ApiResult<Response> {
     check_name("step name", &step)?;
     let params = Params::parse(q.as_deref());
-    let field = params.0.iter().find(|(k, _)| k == "metadata_field_name").map(|(_, v)| v.as_str());
-    let pattern = params.0.iter().find(|(k, _)| k == "pattern").map(|(_, v)| v.as_str());
+    let field = params
+        .0
+        .iter()
+        .find(|(k, _)| k == "metadata_field_name")
+        .map(|(_, v)| v.as_str());
+    let pattern = params
+        .0
+        .iter()
+        .find(|(k, _)| k == "pattern")
+        .map(|(_, v)| v.as_str());
     if let Some(p) = pattern {
-        regex::Regex::new(p)
-            .map_err(|e| ServiceError::BadRequest(format!("invalid regular expression in pattern: {e}")))?;
+        regex::Regex::new(p).map_err(|e| {
+            ServiceError::BadRequest(format!("invalid regular expression in pattern: {e}"))
+        })?;
     }
     let Some(run_row) = resolve::run(&state, &flow_id, &run).await? else {
         return Ok(listing::<()>(&[], None));
     };
-    let tasks = state.store.filtered_tasks(&run_row, &step, field, pattern).await?;
+    let tasks = state
+        .store
+        .filtered_tasks(&run_row, &step, field, pattern)
+        .await?;
     let paths: Vec<String> = tasks
         .into_iter()
         .map(|t| {
             let run_part = t.run_id.clone().unwrap_or_else(|| t.run_number.to_string());
-            format!("{}/{}/{}/{}", t.flow_id, run_part, t.step_name, t.exposed_id())
+            format!(
+                "{}/{}/{}/{}",
+                t.flow_id,
+                run_part,
+                t.step_name,
+                t.exposed_id()
+            )
         })
         .collect();
     Ok(listing(&paths, None))

@@ -19,29 +19,53 @@ async fn ping_version_and_healthcheck() {
         assert_eq!(h.status, StatusCode::OK);
         assert_eq!(h.body, r#""{\"status\": \"UP\"}""#);
         assert_eq!(app.get("/nope").await.status, StatusCode::NOT_FOUND);
-        assert_eq!(app.get("/flows/").await.status, StatusCode::NOT_FOUND, "no trailing-slash folding");
-        assert_eq!(app.call(Method::DELETE, "/ping", None).await.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            app.get("/flows/").await.status,
+            StatusCode::NOT_FOUND,
+            "no trailing-slash folding"
+        );
+        assert_eq!(
+            app.call(Method::DELETE, "/ping", None).await.status,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
     }
 }
 
 #[tokio::test]
 async fn flows_create_get_list_and_duplicates() {
     for app in apps("flows").await {
-        let a = app.post("/flows/F1", r#"{"flow_id":"F1","ts_epoch":1,"user_name":"u"}"#).await;
+        let a = app
+            .post(
+                "/flows/F1",
+                r#"{"flow_id":"F1","ts_epoch":1,"user_name":"u"}"#,
+            )
+            .await;
         assert_eq!(a.status, StatusCode::OK, "{}", app.engine);
         assert_eq!(a.headers["content-type"], "application/json");
         let f = a.json();
         assert_eq!(f["flow_id"], "F1");
         assert_eq!(f["tags"], Value::Null);
-        assert!(f["ts_epoch"].as_i64().unwrap() > 1_600_000_000_000, "ms timestamps set by the server");
-        assert_eq!(app.post("/flows/F1", "{}").await.status, StatusCode::CONFLICT);
+        assert!(
+            f["ts_epoch"].as_i64().unwrap() > 1_600_000_000_000,
+            "ms timestamps set by the server"
+        );
+        assert_eq!(
+            app.post("/flows/F1", "{}").await.status,
+            StatusCode::CONFLICT
+        );
         assert_eq!(app.get("/flows/F1").await.json(), f);
         let missing = app.get("/flows/NOPE").await;
-        assert_eq!((missing.status, missing.body.as_str()), (StatusCode::NOT_FOUND, "{}"));
+        assert_eq!(
+            (missing.status, missing.body.as_str()),
+            (StatusCode::NOT_FOUND, "{}")
+        );
         app.post("/flows/F2", "{}").await;
         let all = app.get("/flows").await;
         assert_eq!(all.json().as_array().unwrap().len(), 2);
-        assert!(!all.headers.contains_key("x-limit"), "legacy listings carry no page headers");
+        assert!(
+            !all.headers.contains_key("x-limit"),
+            "legacy listings carry no page headers"
+        );
     }
 }
 
@@ -52,23 +76,64 @@ async fn runs_ids_user_and_duplicates() {
         let body = r#"{"user_name":"ana","tags":["a"],"system_tags":["user:ana","metaflow_version:2.19.38"]}"#;
         let created = app.post("/flows/F/run", body).await.json();
         let n = created["run_number"].as_i64().expect("integer run number");
-        assert!(created.get("user").is_none(), "no `user` on the create response");
-        assert!(created["last_heartbeat_ts"].as_i64().is_some(), "heartbeat-capable client starts alive");
+        assert!(
+            created.get("user").is_none(),
+            "no `user` on the create response"
+        );
+        assert!(
+            created["last_heartbeat_ts"].as_i64().is_some(),
+            "heartbeat-capable client starts alive"
+        );
         let got = app.get(&format!("/flows/F/runs/{n}")).await.json();
         assert_eq!(got["user"], "ana");
-        let named = app.post("/flows/F/run", r#"{"run_number":"argo-1","system_tags":["metaflow_version:2.0.1"]}"#).await;
+        let named = app
+            .post(
+                "/flows/F/run",
+                r#"{"run_number":"argo-1","system_tags":["metaflow_version:2.0.1"]}"#,
+            )
+            .await;
         assert_eq!(named.json()["run_number"], "argo-1");
         assert_eq!(named.json()["last_heartbeat_ts"], Value::Null);
-        assert_eq!(app.post("/flows/F/run", r#"{"run_number":"argo-1"}"#).await.status, StatusCode::CONFLICT);
-        assert_eq!(app.get("/flows/F/runs/argo-1").await.json()["run_number"], "argo-1");
+        assert_eq!(
+            app.post("/flows/F/run", r#"{"run_number":"argo-1"}"#)
+                .await
+                .status,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            app.get("/flows/F/runs/argo-1").await.json()["run_number"],
+            "argo-1"
+        );
         let by_number = named.json();
         let _ = by_number;
-        assert_eq!(app.post("/flows/F/run", r#"{"run_number":"123"}"#).await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.post("/flows/F/run", r#"{"run_number":5}"#).await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.post("/flows/NOPE/run", "{}").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.post("/flows/F/run", r#"{"run_number":"123"}"#)
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.post("/flows/F/run", r#"{"run_number":5}"#).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.post("/flows/NOPE/run", "{}").await.status,
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(app.get("/flows/F/runs/999999").await.body, "{}");
-        assert_eq!(app.get("/flows/F/runs/-1").await.status, StatusCode::NOT_FOUND);
-        assert_eq!(app.get("/flows/F/runs").await.json().as_array().unwrap().len(), 2);
+        assert_eq!(
+            app.get("/flows/F/runs/-1").await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.get("/flows/F/runs")
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
         assert_eq!(app.get("/flows/NOPE/runs").await.json(), json!([]));
     }
 }
@@ -77,31 +142,89 @@ async fn runs_ids_user_and_duplicates() {
 async fn steps_and_tasks_graft_run_tags() {
     for app in apps("steps_tasks").await {
         let (r, t) = app.seed("F").await;
-        let step = app.get(&format!("/flows/F/runs/{r}/steps/start")).await.json();
-        assert_eq!(step["run_number"], json!(r.to_string()), "steps return the digit string (spec 2.5)");
+        let step = app
+            .get(&format!("/flows/F/runs/{r}/steps/start"))
+            .await
+            .json();
+        assert_eq!(
+            step["run_number"],
+            json!(r.to_string()),
+            "steps return the digit string (spec 2.5)"
+        );
         assert_eq!(step["tags"], json!(["t1"]));
-        assert_eq!(step["system_tags"], json!(["user:ana", "metaflow_version:2.19.0"]));
-        let task = app.get(&format!("/flows/F/runs/{r}/steps/start/tasks/{t}")).await.json();
+        assert_eq!(
+            step["system_tags"],
+            json!(["user:ana", "metaflow_version:2.19.0"])
+        );
+        let task = app
+            .get(&format!("/flows/F/runs/{r}/steps/start/tasks/{t}"))
+            .await
+            .json();
         assert_eq!(task["run_number"], json!(r));
         assert_eq!(task["task_id"], json!(t));
         assert_eq!(task["tags"], json!(["t1"]));
-        let dup = app.post(&format!("/flows/F/runs/{r}/steps/start/step"), "{}").await;
+        let dup = app
+            .post(&format!("/flows/F/runs/{r}/steps/start/step"), "{}")
+            .await;
         assert_eq!(dup.status, StatusCode::CONFLICT);
-        let named = app.post(&format!("/flows/F/runs/{r}/steps/start/task"), r#"{"task_id":"pod-1"}"#).await;
+        let named = app
+            .post(
+                &format!("/flows/F/runs/{r}/steps/start/task"),
+                r#"{"task_id":"pod-1"}"#,
+            )
+            .await;
         assert_eq!(named.json()["task_id"], "pod-1");
-        let again = app.post(&format!("/flows/F/runs/{r}/steps/start/task"), r#"{"task_id":"pod-1"}"#).await;
+        let again = app
+            .post(
+                &format!("/flows/F/runs/{r}/steps/start/task"),
+                r#"{"task_id":"pod-1"}"#,
+            )
+            .await;
         assert_eq!(again.status, StatusCode::CONFLICT);
-        assert_eq!(app.get(&format!("/flows/F/runs/{r}/steps/start/tasks/pod-1")).await.status, StatusCode::OK);
-        let numeric = app.post(&format!("/flows/F/runs/{r}/steps/start/task"), r#"{"task_id":"77"}"#).await;
+        assert_eq!(
+            app.get(&format!("/flows/F/runs/{r}/steps/start/tasks/pod-1"))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let numeric = app
+            .post(
+                &format!("/flows/F/runs/{r}/steps/start/task"),
+                r#"{"task_id":"77"}"#,
+            )
+            .await;
         assert_eq!(numeric.status, StatusCode::BAD_REQUEST);
-        let no_step = app.post(&format!("/flows/F/runs/{r}/steps/nostep/task"), "{}").await;
+        let no_step = app
+            .post(&format!("/flows/F/runs/{r}/steps/nostep/task"), "{}")
+            .await;
         assert_eq!(no_step.status, StatusCode::NOT_FOUND);
-        let no_run = app.post("/flows/F/runs/424242/steps/start/step", "{}").await;
+        let no_run = app
+            .post("/flows/F/runs/424242/steps/start/step", "{}")
+            .await;
         assert_eq!(no_run.status, StatusCode::NOT_FOUND);
-        assert_eq!(app.get(&format!("/flows/F/runs/{r}/steps")).await.json().as_array().unwrap().len(), 1);
-        assert_eq!(app.get(&format!("/flows/F/runs/{r}/steps/start/tasks")).await.json().as_array().unwrap().len(), 2);
+        assert_eq!(
+            app.get(&format!("/flows/F/runs/{r}/steps"))
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            app.get(&format!("/flows/F/runs/{r}/steps/start/tasks"))
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
         assert_eq!(app.get("/flows/F/runs/9999/steps").await.json(), json!([]));
-        assert_eq!(app.get(&format!("/flows/F/runs/{r}/steps/nope")).await.body, "{}");
+        assert_eq!(
+            app.get(&format!("/flows/F/runs/{r}/steps/nope")).await.body,
+            "{}"
+        );
     }
 }
 
@@ -110,14 +233,34 @@ async fn heartbeats_are_double_encoded() {
     for app in apps("heartbeats").await {
         let (r, t) = app.seed("F").await;
         let body = r#""{\"wait_time_in_seconds\": 10}""#;
-        let a = app.call(Method::POST, &format!("/flows/F/runs/{r}/heartbeat"), Some("{}")).await;
+        let a = app
+            .call(
+                Method::POST,
+                &format!("/flows/F/runs/{r}/heartbeat"),
+                Some("{}"),
+            )
+            .await;
         assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, body));
-        let b = app.call(Method::POST, &format!("/flows/F/runs/{r}/steps/start/tasks/{t}/heartbeat"), None).await;
+        let b = app
+            .call(
+                Method::POST,
+                &format!("/flows/F/runs/{r}/steps/start/tasks/{t}/heartbeat"),
+                None,
+            )
+            .await;
         assert_eq!((b.status, b.body.as_str()), (StatusCode::OK, body));
-        let c = app.call(Method::POST, "/flows/F/runs/999999/heartbeat", None).await;
+        let c = app
+            .call(Method::POST, "/flows/F/runs/999999/heartbeat", None)
+            .await;
         assert_eq!((c.status, c.body.as_str()), (StatusCode::NOT_FOUND, body));
-        let task = app.get(&format!("/flows/F/runs/{r}/steps/start/tasks/{t}")).await.json();
-        assert!(task["last_heartbeat_ts"].as_i64().unwrap() < 10_000_000_000, "heartbeats are in seconds");
+        let task = app
+            .get(&format!("/flows/F/runs/{r}/steps/start/tasks/{t}"))
+            .await
+            .json();
+        assert!(
+            task["last_heartbeat_ts"].as_i64().unwrap() < 10_000_000_000,
+            "heartbeats are in seconds"
+        );
     }
 }
 
@@ -133,17 +276,32 @@ async fn tag_mutation_statuses() {
         let same = patch(r#"{"tags_to_add":["x"]}"#).await;
         assert_eq!(same.json(), json!({"tags": ["x", "y"]}));
         let sys = patch(r#"{"tags_to_add":["user:ana"]}"#).await;
-        assert_eq!(sys.json(), json!({"tags": ["x", "y"]}), "adding a system tag is ignored");
+        assert_eq!(
+            sys.json(),
+            json!({"tags": ["x", "y"]}),
+            "adding a system tag is ignored"
+        );
         let bad = patch(r#"{"tags_to_remove":["user:ana"]}"#).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(bad.json().as_str().unwrap().contains("user:ana"));
         let not_list = patch(r#"{"tags_to_add":"x"}"#).await;
-        assert_eq!((not_list.status, not_list.json()), (StatusCode::BAD_REQUEST, json!("tags_to_add must be a list")));
+        assert_eq!(
+            (not_list.status, not_list.json()),
+            (StatusCode::BAD_REQUEST, json!("tags_to_add must be a list"))
+        );
         let not_str = patch(r#"{"tags_to_add":[1]}"#).await;
         assert_eq!(not_str.json(), json!("All tag values must be strings"));
-        let missing = app.call(Method::PATCH, "/flows/F/runs/99999/tag/mutate", Some("{}")).await;
-        assert_eq!((missing.status, missing.body.as_str()), (StatusCode::NOT_FOUND, "{}"));
-        assert_eq!(app.get(&format!("/flows/F/runs/{r}")).await.json()["tags"], json!(["x", "y"]));
+        let missing = app
+            .call(Method::PATCH, "/flows/F/runs/99999/tag/mutate", Some("{}"))
+            .await;
+        assert_eq!(
+            (missing.status, missing.body.as_str()),
+            (StatusCode::NOT_FOUND, "{}")
+        );
+        assert_eq!(
+            app.get(&format!("/flows/F/runs/{r}")).await.json()["tags"],
+            json!(["x", "y"])
+        );
     }
 }
 
@@ -160,7 +318,9 @@ async fn concurrent_tag_additions_lose_nothing() {
                 use tower::ServiceExt;
                 loop {
                     let req = axum::http::Request::patch(&path)
-                        .body(axum::body::Body::from(format!(r#"{{"tags_to_add":["c{i}"]}}"#)))
+                        .body(axum::body::Body::from(format!(
+                            r#"{{"tags_to_add":["c{i}"]}}"#
+                        )))
                         .unwrap();
                     let status = router.clone().oneshot(req).await.unwrap().status();
                     if status != StatusCode::CONFLICT {
@@ -173,7 +333,12 @@ async fn concurrent_tag_additions_lose_nothing() {
             assert_eq!(h.await.unwrap(), StatusCode::OK);
         }
         let tags = app.get(&format!("/flows/F/runs/{r}")).await.json()["tags"].clone();
-        assert_eq!(tags.as_array().unwrap().len(), 51, "{} lost an update: {tags}", app.engine);
+        assert_eq!(
+            tags.as_array().unwrap().len(),
+            51,
+            "{} lost an update: {tags}",
+            app.engine
+        );
     }
 }
 
@@ -189,27 +354,99 @@ async fn artifacts_latest_attempt_and_attempt_routes() {
         let batch0 = json!([art("name", 0), art("x", 0), art("old", 0)]).to_string();
         let a = app.post(&format!("{base}/artifact"), &batch0).await;
         assert_eq!(a.json(), json!({"artifacts_created": 3}));
-        assert_eq!(app.post(&format!("{base}/artifact"), &batch0).await.json(), json!({"artifacts_created": 0}));
+        assert_eq!(
+            app.post(&format!("{base}/artifact"), &batch0).await.json(),
+            json!({"artifacts_created": 0})
+        );
         let batch1 = json!([art("name", 1), art("x", 1)]).to_string();
-        assert_eq!(app.post(&format!("{base}/artifact"), &batch1).await.json()["artifacts_created"], 2);
+        assert_eq!(
+            app.post(&format!("{base}/artifact"), &batch1).await.json()["artifacts_created"],
+            2
+        );
         let latest = app.get(&format!("{base}/artifacts")).await.json();
-        let mut names: Vec<_> = latest.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_owned()).collect();
+        let mut names: Vec<_> = latest
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect();
         names.sort();
-        assert_eq!(names, ["name", "x"], "artifacts only of attempt 0 are hidden");
-        assert!(latest.as_array().unwrap().iter().all(|a| a["attempt_id"] == 1 && a["tags"] == json!(["t1"])));
-        assert_eq!(app.get(&format!("{base}/attempt/0/artifacts")).await.json().as_array().unwrap().len(), 3);
-        assert_eq!(app.get(&format!("{base}/artifacts/x")).await.json()["attempt_id"], 1);
+        assert_eq!(
+            names,
+            ["name", "x"],
+            "artifacts only of attempt 0 are hidden"
+        );
+        assert!(
+            latest
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["attempt_id"] == 1 && a["tags"] == json!(["t1"]))
+        );
+        assert_eq!(
+            app.get(&format!("{base}/attempt/0/artifacts"))
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            app.get(&format!("{base}/artifacts/x")).await.json()["attempt_id"],
+            1
+        );
         assert_eq!(app.get(&format!("{base}/artifacts/old")).await.body, "{}");
-        assert_eq!(app.get(&format!("{base}/artifacts/old/attempt/0")).await.json()["location"], "/ds/old/0");
-        assert_eq!(app.get(&format!("{base}/artifacts/x/attempt/zz")).await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.get(&format!("/flows/F/runs/{r}/steps/start/artifacts")).await.json().as_array().unwrap().len(), 2);
-        assert_eq!(app.get(&format!("/flows/F/runs/{r}/artifacts")).await.json().as_array().unwrap().len(), 2);
-        let unregistered = app.post(&format!("/flows/F/runs/{r}/steps/start/tasks/999999/artifact"), "[]").await;
+        assert_eq!(
+            app.get(&format!("{base}/artifacts/old/attempt/0"))
+                .await
+                .json()["location"],
+            "/ds/old/0"
+        );
+        assert_eq!(
+            app.get(&format!("{base}/artifacts/x/attempt/zz"))
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.get(&format!("/flows/F/runs/{r}/steps/start/artifacts"))
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            app.get(&format!("/flows/F/runs/{r}/artifacts"))
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let unregistered = app
+            .post(
+                &format!("/flows/F/runs/{r}/steps/start/tasks/999999/artifact"),
+                "[]",
+            )
+            .await;
         assert_eq!(unregistered.status, StatusCode::BAD_REQUEST);
-        assert_eq!(unregistered.json(), json!({"message": "need to register run_id and task_id first"}));
-        let long = json!([{"name": "big", "location": "l".repeat(300), "ds_type": "local"}]).to_string();
-        assert_eq!(app.post(&format!("{base}/artifact"), &long).await.json()["artifacts_created"], 0);
-        let paged = app.get(&format!("/flows/F/runs/{r}/artifacts?_limit=1")).await;
+        assert_eq!(
+            unregistered.json(),
+            json!({"message": "need to register run_id and task_id first"})
+        );
+        let long =
+            json!([{"name": "big", "location": "l".repeat(300), "ds_type": "local"}]).to_string();
+        assert_eq!(
+            app.post(&format!("{base}/artifact"), &long).await.json()["artifacts_created"],
+            0
+        );
+        let paged = app
+            .get(&format!("/flows/F/runs/{r}/artifacts?_limit=1"))
+            .await;
         assert_eq!(paged.headers["x-limit"], "1");
         assert!(paged.headers.contains_key("x-next-cursor"));
     }
@@ -230,15 +467,41 @@ async fn metadata_values_duplicates_and_own_tags() {
         .to_string();
         let a = app.post(&base, &batch).await;
         assert_eq!(a.json(), json!({"metadata_created": 3}));
-        assert_eq!(app.post(&base, &batch).await.json()["metadata_created"], 3, "duplicates allowed");
+        assert_eq!(
+            app.post(&base, &batch).await.json()["metadata_created"],
+            3,
+            "duplicates allowed"
+        );
         let rows = app.get(&base).await.json();
         assert_eq!(rows.as_array().unwrap().len(), 6);
-        let stack = rows.as_array().unwrap().iter().find(|m| m["field_name"] == "foreach-stack").unwrap();
+        let stack = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["field_name"] == "foreach-stack")
+            .unwrap();
         assert_eq!(stack["value"], r#"{i=0,"j=a b"}"#);
-        let attempt = rows.as_array().unwrap().iter().find(|m| m["field_name"] == "attempt").unwrap();
-        assert_eq!(attempt["tags"], json!(["attempt_id:0"]), "metadata keeps its own tags");
+        let attempt = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["field_name"] == "attempt")
+            .unwrap();
+        assert_eq!(
+            attempt["tags"],
+            json!(["attempt_id:0"]),
+            "metadata keeps its own tags"
+        );
         assert!(attempt["id"].as_i64().is_some());
-        assert_eq!(app.get(&format!("/flows/F/runs/{r}/metadata")).await.json().as_array().unwrap().len(), 6);
+        assert_eq!(
+            app.get(&format!("/flows/F/runs/{r}/metadata"))
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            6
+        );
         let page = app.get(&format!("{base}?_limit=4")).await;
         assert_eq!(page.json().as_array().unwrap().len(), 4);
         let cursor = page.headers["x-next-cursor"].to_str().unwrap().to_owned();
@@ -253,16 +516,33 @@ async fn metadata_values_duplicates_and_own_tags() {
 async fn filtered_tasks_by_metadata_regex() {
     for app in apps("filtered").await {
         let (r, t1) = app.seed("F").await;
-        let t2 = app.post(&format!("/flows/F/runs/{r}/steps/start/task"), "{}").await.json()["task_id"].as_i64().unwrap();
+        let t2 = app
+            .post(&format!("/flows/F/runs/{r}/steps/start/task"), "{}")
+            .await
+            .json()["task_id"]
+            .as_i64()
+            .unwrap();
         for (t, v) in [(t1, "A:10,B:13"), (t2, "A:10,B:14")] {
-            let body = json!([{"field_name": "foreach-execution-path", "value": v, "type": "p"}]).to_string();
-            app.post(&format!("/flows/F/runs/{r}/steps/start/tasks/{t}/metadata"), &body).await;
+            let body = json!([{"field_name": "foreach-execution-path", "value": v, "type": "p"}])
+                .to_string();
+            app.post(
+                &format!("/flows/F/runs/{r}/steps/start/tasks/{t}/metadata"),
+                &body,
+            )
+            .await;
         }
         let base = format!("/flows/F/runs/{r}/steps/start/filtered_tasks");
-        let hit = app.get(&format!("{base}?metadata_field_name=foreach-execution-path&pattern=A:10,B:13")).await;
+        let hit = app
+            .get(&format!(
+                "{base}?metadata_field_name=foreach-execution-path&pattern=A:10,B:13"
+            ))
+            .await;
         assert_eq!(hit.json(), json!([format!("F/{r}/start/{t1}")]));
         assert_eq!(app.get(&base).await.json().as_array().unwrap().len(), 2);
-        assert_eq!(app.get(&format!("{base}?pattern=(")).await.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            app.get(&format!("{base}?pattern=(")).await.status,
+            StatusCode::BAD_REQUEST
+        );
     }
 }
 
@@ -272,38 +552,126 @@ async fn run_filters_status_and_pagination() {
         app.post("/flows/F", "{}").await;
         let mut numbers = Vec::new();
         for i in 0..5 {
-            let tags = if i % 2 == 0 { r#"["even"]"# } else { r#"["odd"]"# };
-            let body = format!(r#"{{"user_name":"u{i}","tags":{tags},"system_tags":["metaflow_version:2.19.0"]}}"#);
-            numbers.push(app.post("/flows/F/run", &body).await.json()["run_number"].as_i64().unwrap());
+            let tags = if i % 2 == 0 {
+                r#"["even"]"#
+            } else {
+                r#"["odd"]"#
+            };
+            let body = format!(
+                r#"{{"user_name":"u{i}","tags":{tags},"system_tags":["metaflow_version:2.19.0"]}}"#
+            );
+            numbers.push(
+                app.post("/flows/F/run", &body).await.json()["run_number"]
+                    .as_i64()
+                    .unwrap(),
+            );
         }
         let p = app.get("/flows/F/runs?_limit=2").await;
         assert_eq!(p.json().as_array().unwrap().len(), 2);
         assert_eq!(p.headers["x-limit"], "2");
-        let first: Vec<i64> = p.json().as_array().unwrap().iter().map(|r| r["run_number"].as_i64().unwrap()).collect();
+        let first: Vec<i64> = p
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["run_number"].as_i64().unwrap())
+            .collect();
         assert_eq!(first, vec![numbers[4], numbers[3]], "newest first");
-        assert_eq!(app.get("/flows/F/runs?user_name=u1").await.json().as_array().unwrap().len(), 1);
-        assert_eq!(app.get("/flows/F/runs?user_name:sw=U").await.json().as_array().unwrap().len(), 5);
-        assert_eq!(app.get("/flows/F/runs?_tags:any=even").await.json().as_array().unwrap().len(), 3);
-        assert_eq!(app.get("/flows/F/runs?_tags=even,odd").await.json().as_array().unwrap().len(), 0);
-        assert_eq!(app.get("/flows/F/runs?run_id=null").await.json().as_array().unwrap().len(), 5);
+        assert_eq!(
+            app.get("/flows/F/runs?user_name=u1")
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            app.get("/flows/F/runs?user_name:sw=U")
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
+        assert_eq!(
+            app.get("/flows/F/runs?_tags:any=even")
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            app.get("/flows/F/runs?_tags=even,odd")
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(
+            app.get("/flows/F/runs?run_id=null")
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
         let running = app.get("/flows/F/runs?status=running").await.json();
-        assert_eq!(running.as_array().unwrap().len(), 5, "fresh heartbeats are running");
+        assert_eq!(
+            running.as_array().unwrap().len(),
+            5,
+            "fresh heartbeats are running"
+        );
         assert_eq!(running[0]["status"], "running");
         // An end step that succeeded makes the run completed.
         let r = numbers[0];
-        app.post(&format!("/flows/F/runs/{r}/steps/end/step"), "{}").await;
-        let t = app.post(&format!("/flows/F/runs/{r}/steps/end/task"), "{}").await.json()["task_id"].as_i64().unwrap();
-        let body = r#"[{"field_name":"attempt_ok","value":"True","type":"internal_attempt_status"}]"#;
-        app.post(&format!("/flows/F/runs/{r}/steps/end/tasks/{t}/metadata"), body).await;
+        app.post(&format!("/flows/F/runs/{r}/steps/end/step"), "{}")
+            .await;
+        let t = app
+            .post(&format!("/flows/F/runs/{r}/steps/end/task"), "{}")
+            .await
+            .json()["task_id"]
+            .as_i64()
+            .unwrap();
+        let body =
+            r#"[{"field_name":"attempt_ok","value":"True","type":"internal_attempt_status"}]"#;
+        app.post(
+            &format!("/flows/F/runs/{r}/steps/end/tasks/{t}/metadata"),
+            body,
+        )
+        .await;
         let done = app.get("/flows/F/runs?status=completed").await.json();
         assert_eq!(done.as_array().unwrap().len(), 1);
         assert_eq!(done[0]["run_number"], r);
-        assert_eq!(app.get("/flows/F/runs?status=bogus").await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.get("/flows/F/runs?ts_epoch:gt=abc").await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.get("/flows/F/runs?user_name:xx=a").await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.get("/flows/F/runs?_cursor=bad").await.body, r#""Invalid cursor""#);
-        assert_eq!(app.get("/flows/F/runs?_limit=x").await.status, StatusCode::BAD_REQUEST);
-        let tasks = app.get(&format!("/flows/F/runs/{r}/steps/end/tasks?task_id={t}")).await;
+        assert_eq!(
+            app.get("/flows/F/runs?status=bogus").await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.get("/flows/F/runs?ts_epoch:gt=abc").await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.get("/flows/F/runs?user_name:xx=a").await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.get("/flows/F/runs?_cursor=bad").await.body,
+            r#""Invalid cursor""#
+        );
+        assert_eq!(
+            app.get("/flows/F/runs?_limit=x").await.status,
+            StatusCode::BAD_REQUEST
+        );
+        let tasks = app
+            .get(&format!("/flows/F/runs/{r}/steps/end/tasks?task_id={t}"))
+            .await;
         assert_eq!(tasks.json().as_array().unwrap().len(), 1);
         assert_eq!(tasks.headers["x-limit"], "50");
     }
@@ -322,7 +690,12 @@ async fn bad_input_is_a_4xx_and_changes_nothing() {
             ("/flows/F/run", r#"{"tags": "#),
         ] {
             let a = app.post(path, body).await;
-            assert_eq!(a.status, StatusCode::BAD_REQUEST, "{path} {body}: {}", a.body);
+            assert_eq!(
+                a.status,
+                StatusCode::BAD_REQUEST,
+                "{path} {body}: {}",
+                a.body
+            );
             assert!(a.json()["message"].is_string());
         }
         let invalid_utf8 = app.call(Method::POST, "/flows/G", None).await;
@@ -330,9 +703,19 @@ async fn bad_input_is_a_4xx_and_changes_nothing() {
         let long = format!("/flows/{}", "f".repeat(300));
         assert_eq!(app.post(&long, "{}").await.status, StatusCode::BAD_REQUEST);
         let art = format!("/flows/F/runs/{r}/steps/start/tasks/{t}/artifact");
-        assert_eq!(app.post(&art, r#"{"name":"x"}"#).await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.post(&art, r#"[{"attempt_id":"x"}]"#).await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.get("/flows/G").await.status, StatusCode::NOT_FOUND, "nothing was created");
+        assert_eq!(
+            app.post(&art, r#"{"name":"x"}"#).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.post(&art, r#"[{"attempt_id":"x"}]"#).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.get("/flows/G").await.status,
+            StatusCode::NOT_FOUND,
+            "nothing was created"
+        );
         assert_eq!(app.get("/flows/F").await.body, before);
         let odd = "/flows/%E2%9C%93%20flow";
         assert_eq!(app.post(odd, "{}").await.status, StatusCode::OK);
@@ -342,7 +725,10 @@ async fn bad_input_is_a_4xx_and_changes_nothing() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
-    let settings = mfstack_service::Settings { body_limit: 1024, ..Default::default() };
+    let settings = mfstack_service::Settings {
+        body_limit: 1024,
+        ..Default::default()
+    };
     for app in common::apps_with("limit", settings).await {
         let big = format!(r#"{{"user_name":"{}"}}"#, "x".repeat(4096));
         let a = app.post("/flows/F", &big).await;
@@ -353,12 +739,19 @@ async fn bodies_over_the_limit_are_413() {
 
 #[tokio::test]
 async fn api_key_is_required_when_configured() {
-    let settings = mfstack_service::Settings { api_key: Some("k3y".into()), ..Default::default() };
+    let settings = mfstack_service::Settings {
+        api_key: Some("k3y".into()),
+        ..Default::default()
+    };
     for app in common::apps_with("apikey", settings).await {
         assert_eq!(app.get("/flows").await.status, StatusCode::FORBIDDEN);
-        let wrong = app.call_with(Method::GET, "/flows", None, &[("x-api-key", "nope")]).await;
+        let wrong = app
+            .call_with(Method::GET, "/flows", None, &[("x-api-key", "nope")])
+            .await;
         assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-        let right = app.call_with(Method::GET, "/flows", None, &[("x-api-key", "k3y")]).await;
+        let right = app
+            .call_with(Method::GET, "/flows", None, &[("x-api-key", "k3y")])
+            .await;
         assert_eq!(right.status, StatusCode::OK);
     }
 }
@@ -374,11 +767,15 @@ async fn concurrent_task_creation_gives_distinct_ids() {
             handles.push(tokio::spawn(async move {
                 use http_body_util::BodyExt;
                 use tower::ServiceExt;
-                let req = axum::http::Request::post(&path).body(axum::body::Body::from("{}")).unwrap();
+                let req = axum::http::Request::post(&path)
+                    .body(axum::body::Body::from("{}"))
+                    .unwrap();
                 let resp = router.oneshot(req).await.unwrap();
                 assert_eq!(resp.status(), StatusCode::OK);
                 let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-                serde_json::from_slice::<Value>(&bytes).unwrap()["task_id"].as_i64().unwrap()
+                serde_json::from_slice::<Value>(&bytes).unwrap()["task_id"]
+                    .as_i64()
+                    .unwrap()
             }));
         }
         let mut ids = Vec::new();
@@ -388,7 +785,10 @@ async fn concurrent_task_creation_gives_distinct_ids() {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 64);
-        let listed = app.get(&format!("/flows/F/runs/{r}/steps/start/tasks")).await.json();
+        let listed = app
+            .get(&format!("/flows/F/runs/{r}/steps/start/tasks"))
+            .await
+            .json();
         assert_eq!(listed.as_array().unwrap().len(), 65);
     }
 }
@@ -403,7 +803,11 @@ async fn migration_routes() {
         use http_body_util::BodyExt;
         use tower::ServiceExt;
         let call = |method: &str, path: &str| {
-            let req = axum::http::Request::builder().method(method).uri(path).body(axum::body::Body::empty()).unwrap();
+            let req = axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
             let router = router.clone();
             async move {
                 let resp = router.oneshot(req).await.unwrap();
@@ -413,12 +817,18 @@ async fn migration_routes() {
             }
         };
         assert_eq!(call("GET", "/ping").await, (StatusCode::OK, "pong".into()));
-        assert_eq!(call("GET", "/version").await, (StatusCode::OK, "latest".into()));
+        assert_eq!(
+            call("GET", "/version").await,
+            (StatusCode::OK, "latest".into())
+        );
         let (status, body) = call("GET", "/db_schema_status").await;
         assert_eq!(status, StatusCode::OK);
         let s: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(s["is_up_to_date"], true);
         assert_eq!(s["unapplied_migrations"], json!([]));
-        assert_eq!(call("PATCH", "/upgrade").await, (StatusCode::OK, "upgrade success".into()));
+        assert_eq!(
+            call("PATCH", "/upgrade").await,
+            (StatusCode::OK, "upgrade success".into())
+        );
     }
 }

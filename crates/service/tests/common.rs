@@ -47,7 +47,9 @@ pub async fn apps_with(name: &str, settings: Settings) -> Vec<App> {
     let mut out = Vec::new();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store = mfstack_store::open(&url, &OpenOptions::default()).await.unwrap();
+    let store = mfstack_store::open(&url, &OpenOptions::default())
+        .await
+        .unwrap();
     out.push(App {
         router: router(AppState::new(store.clone(), settings.clone())),
         store,
@@ -56,7 +58,9 @@ pub async fn apps_with(name: &str, settings: Settings) -> Vec<App> {
     });
     if let Ok(base) = std::env::var("MFSTACK_TEST_POSTGRES_URL") {
         let url = fresh_postgres(&base, name).await;
-        let store = mfstack_store::open(&url, &OpenOptions::default()).await.unwrap();
+        let store = mfstack_store::open(&url, &OpenOptions::default())
+            .await
+            .unwrap();
         out.push(App {
             router: router(AppState::new(store.clone(), settings)),
             store,
@@ -71,34 +75,70 @@ pub async fn apps_with(name: &str, settings: Settings) -> Vec<App> {
 pub async fn fresh_postgres(base: &str, name: &str) -> String {
     use sqlx::Connection;
     let _guard = PG_LOCK.lock().await;
-    let db = format!("mft_{}", name.to_ascii_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
-    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to MFSTACK_TEST_POSTGRES_URL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")))
+    let db = format!(
+        "mft_{}",
+        name.to_ascii_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .expect("connect to MFSTACK_TEST_POSTGRES_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
         .execute(&mut conn)
         .await
         .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut conn).await.unwrap();
     let mut url = url::Url::parse(base).unwrap();
     url.set_path(&db);
     url.to_string()
 }
 
 impl App {
+    /// A router over a store opened elsewhere.
+    pub fn over(store: Arc<dyn Store>, engine: &'static str) -> Self {
+        App {
+            router: router(AppState::new(store.clone(), Settings::default())),
+            store,
+            engine,
+            _dir: None,
+        }
+    }
+
     pub async fn call(&self, method: Method, path: &str, body: Option<&str>) -> Answer {
         self.call_with(method, path, body, &[]).await
     }
 
-    pub async fn call_with(&self, method: Method, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Answer {
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut req = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req.body(body.map(|b| Body::from(b.to_owned())).unwrap_or_else(Body::empty)).unwrap();
+        let req = req
+            .body(
+                body.map(|b| Body::from(b.to_owned()))
+                    .unwrap_or_else(Body::empty),
+            )
+            .unwrap();
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -111,7 +151,10 @@ impl App {
 
     /// Flow F, run, step `start` and one task; returns (run number, task id).
     pub async fn seed(&self, flow: &str) -> (i64, i64) {
-        assert_eq!(self.post(&format!("/flows/{flow}"), "{}").await.status, StatusCode::OK);
+        assert_eq!(
+            self.post(&format!("/flows/{flow}"), "{}").await.status,
+            StatusCode::OK
+        );
         let run = self
             .post(
                 &format!("/flows/{flow}/run"),
@@ -120,9 +163,20 @@ impl App {
             .await
             .json();
         let r = run["run_number"].as_i64().unwrap();
-        let s = self.post(&format!("/flows/{flow}/runs/{r}/steps/start/step"), r#"{"user_name":"ana"}"#).await;
+        let s = self
+            .post(
+                &format!("/flows/{flow}/runs/{r}/steps/start/step"),
+                r#"{"user_name":"ana"}"#,
+            )
+            .await;
         assert_eq!(s.status, StatusCode::OK, "{}", s.body);
-        let t = self.post(&format!("/flows/{flow}/runs/{r}/steps/start/task"), r#"{"user_name":"ana"}"#).await.json();
+        let t = self
+            .post(
+                &format!("/flows/{flow}/runs/{r}/steps/start/task"),
+                r#"{"user_name":"ana"}"#,
+            )
+            .await
+            .json();
         (r, t["task_id"].as_i64().unwrap())
     }
 }

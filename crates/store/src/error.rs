@@ -40,7 +40,9 @@ impl StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(err.to_string())
             }
-            sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => StoreError::Unavailable(err.to_string()),
+            sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => {
+                StoreError::Unavailable(err.to_string())
+            }
             sqlx::Error::Database(db) => {
                 match db.kind() {
                     ErrorKind::UniqueViolation => return StoreError::Duplicate(what.to_owned()),
@@ -59,7 +61,9 @@ impl StoreError {
                     // SQLite busy/locked: the writer is serialised, so this means a foreign writer.
                     "5" | "6" | "261" | "517" => StoreError::Unavailable(db.message().to_owned()),
                     // PostgreSQL: invalid regular expression, value too long, bad text.
-                    "2201B" | "22001" | "22021" | "22P05" => StoreError::Invalid(db.message().to_owned()),
+                    "2201B" | "22001" | "22021" | "22P05" => {
+                        StoreError::Invalid(db.message().to_owned())
+                    }
                     "40001" => StoreError::Conflict(db.message().to_owned()),
                     _ => StoreError::Other(db.message().to_owned()),
                 }

@@ -102,8 +102,12 @@ pub trait Store: Send + Sync {
     /// Insert a task. `MissingParent` without the step, `Duplicate` for a taken task name.
     async fn create_task(&self, run: &RunRow, task: NewTask) -> Result<TaskRow>;
     /// One task by id or name.
-    async fn get_task(&self, run: &RunRow, step_name: &str, key: &TaskKey)
-    -> Result<Option<TaskRow>>;
+    async fn get_task(
+        &self,
+        run: &RunRow,
+        step_name: &str,
+        key: &TaskKey,
+    ) -> Result<Option<TaskRow>>;
     /// Every task of a step (`None`) or a filtered page.
     async fn list_tasks(
         &self,

@@ -75,7 +75,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
 );
 
 /// Key of the PostgreSQL advisory lock that serialises upgrades across service instances.
-const UPGRADE_LOCK_KEY: i64 = 0x6d66_7374_6163_6b; // "mfstack"
+const UPGRADE_LOCK_KEY: i64 = 0x006d_6673_7461_636b; // "mfstack" in ASCII
 
 fn known(dialect: Dialect) -> &'static [Migration] {
     match dialect {
@@ -154,8 +154,9 @@ fn sql_err(e: sqlx::Error) -> StoreError {
 
 async fn table_exists(store: &SqlStore, table: &str) -> Result<bool> {
     let sql = table_exists_sql(store.dialect);
-    let n: i64 = with_pool!(&store.writer, p => sqlx::query_scalar(sql).bind(table).fetch_one(p).await)
-        .map_err(sql_err)?;
+    let n: i64 =
+        with_pool!(&store.writer, p => sqlx::query_scalar(sql).bind(table).fetch_one(p).await)
+            .map_err(sql_err)?;
     Ok(n > 0)
 }
 
@@ -265,7 +266,10 @@ pub(crate) async fn prepare(store: &SqlStore) -> Result<()> {
     if empty || store.dialect == Dialect::Sqlite {
         let outcome = upgrade(store).await?;
         if !outcome.applied.is_empty() {
-            tracing::info!(version = outcome.current_version, "database schema initialised");
+            tracing::info!(
+                version = outcome.current_version,
+                "database schema initialised"
+            );
         }
         return Ok(());
     }
@@ -305,7 +309,10 @@ mod tests {
         assert!(!s.is_up_to_date && s.migration_in_progress);
         assert_eq!(s.unapplied_migrations.len(), 5);
         assert_eq!(s.db_schema_versions.len(), 13);
-        assert_eq!(status_of(Dialect::Postgres, 0).unapplied_migrations.len(), 13);
+        assert_eq!(
+            status_of(Dialect::Postgres, 0).unapplied_migrations.len(),
+            13
+        );
         assert!(status_of(Dialect::Postgres, 20260706000003).is_up_to_date);
     }
 

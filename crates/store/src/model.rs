@@ -50,7 +50,11 @@ pub fn is_numeric_id(s: &str) -> bool {
 }
 
 fn parse_number(s: &str) -> Option<i64> {
-    if is_numeric_id(s) { s.parse().ok() } else { None }
+    if is_numeric_id(s) {
+        s.parse().ok()
+    } else {
+        None
+    }
 }
 
 fn json(v: Option<Json<Value>>) -> Option<Value> {
@@ -129,7 +133,11 @@ impl RunRow {
 
     /// Wire form; `with_user` is false only for the create response (spec 4.3.1).
     pub fn into_wire(self, with_user: bool) -> api::Run {
-        let user = if with_user { self.verified_user() } else { None };
+        let user = if with_user {
+            self.verified_user()
+        } else {
+            None
+        };
         api::Run {
             run_number: self.exposed_id(),
             flow_id: self.flow_id,

@@ -75,7 +75,10 @@ async fn pool(url: &str, options: &OpenOptions) -> Result<sqlx::PgPool> {
         .connect_with(connect)
         .await
         .map_err(|e| {
-            StoreError::Unavailable(format!("cannot connect to PostgreSQL at {}: {e}", redact(url)))
+            StoreError::Unavailable(format!(
+                "cannot connect to PostgreSQL at {}: {e}",
+                redact(url)
+            ))
         })
 }
 
@@ -110,7 +113,10 @@ mod tests {
             ..Default::default()
         };
         let url = cfg.to_url();
-        assert_eq!(url, "postgres://mf:p%40ss%2Fw%3Ard@db.internal:5432/metaflow?sslmode=require");
+        assert_eq!(
+            url,
+            "postgres://mf:p%40ss%2Fw%3Ard@db.internal:5432/metaflow?sslmode=require"
+        );
         let parsed = PgConnectOptions::from_str(&url).unwrap();
         assert_eq!(parsed.get_host(), "db.internal");
     }

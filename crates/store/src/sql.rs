@@ -71,21 +71,36 @@ impl Args {
     }
 }
 
-trait Rows: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin {}
+trait Rows:
+    for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin
+{
+}
 impl<T> Rows for T where
     T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin
 {
 }
 
 impl SqlStore {
-    async fn all<T: Rows>(&self, pool: &DbPool, sql: &str, args: Vec<Arg>, what: &str) -> Result<Vec<T>> {
+    async fn all<T: Rows>(
+        &self,
+        pool: &DbPool,
+        sql: &str,
+        args: Vec<Arg>,
+        what: &str,
+    ) -> Result<Vec<T>> {
         with_pool!(pool, p => bind_args!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
             .fetch_all(p)
             .await)
         .map_err(|e| StoreError::from_sqlx(e, what))
     }
 
-    async fn one<T: Rows>(&self, pool: &DbPool, sql: &str, args: Vec<Arg>, what: &str) -> Result<Option<T>> {
+    async fn one<T: Rows>(
+        &self,
+        pool: &DbPool,
+        sql: &str,
+        args: Vec<Arg>,
+        what: &str,
+    ) -> Result<Option<T>> {
         with_pool!(pool, p => bind_args!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
             .fetch_optional(p)
             .await)
@@ -111,9 +126,15 @@ impl SqlStore {
         match limit {
             Some(limit) if rows.len() > limit as usize => {
                 rows.truncate(limit as usize);
-                Page { rows, has_more: true }
+                Page {
+                    rows,
+                    has_more: true,
+                }
             }
-            _ => Page { rows, has_more: false },
+            _ => Page {
+                rows,
+                has_more: false,
+            },
         }
     }
 
@@ -151,7 +172,9 @@ impl SqlStore {
                     FilterOp::Le => format!("{col} <= ${}", bound(args)),
                     FilterOp::Gt => format!("{col} > ${}", bound(args)),
                     FilterOp::Ge => format!("{col} >= ${}", bound(args)),
-                    FilterOp::Is => format!("{col} {} ${}", self.dialect.null_safe_eq(), bound(args)),
+                    FilterOp::Is => {
+                        format!("{col} {} ${}", self.dialect.null_safe_eq(), bound(args))
+                    }
                     FilterOp::Co => like(args, format!("%{text}%")),
                     FilterOp::Sw => like(args, format!("{text}%")),
                     FilterOp::Ew => like(args, format!("%{text}")),
@@ -276,7 +299,14 @@ impl Store for SqlStore {
     }
 
     async fn healthcheck(&self) -> Result<()> {
-        let _: Option<(i64,)> = self.one(&self.writer, "SELECT CAST(1 AS BIGINT)", vec![], "healthcheck").await?;
+        let _: Option<(i64,)> = self
+            .one(
+                &self.writer,
+                "SELECT CAST(1 AS BIGINT)",
+                vec![],
+                "healthcheck",
+            )
+            .await?;
         Ok(())
     }
 
@@ -296,13 +326,20 @@ impl Store for SqlStore {
             "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) \
              VALUES ($1, $2, $3, $4, $5) RETURNING {FLOW_COLS}"
         );
-        let args = vec![flow_id.into(), user_name.into(), now_ms().into(), tags.into(), system_tags.into()];
+        let args = vec![
+            flow_id.into(),
+            user_name.into(),
+            now_ms().into(),
+            tags.into(),
+            system_tags.into(),
+        ];
         self.inserted(&sql, args, &format!("flow {flow_id}")).await
     }
 
     async fn get_flow(&self, flow_id: &str) -> Result<Option<FlowRow>> {
         let sql = format!("SELECT {FLOW_COLS} FROM flows_v3 WHERE flow_id = $1");
-        self.one(&self.reader, &sql, vec![flow_id.into()], "flow").await
+        self.one(&self.reader, &sql, vec![flow_id.into()], "flow")
+            .await
     }
 
     async fn list_flows(&self, page: Option<&PageRequest<FlowCursor>>) -> Result<Page<FlowRow>> {
@@ -353,7 +390,8 @@ impl Store for SqlStore {
             RunKey::Id(id) => ("r.run_id = $2", id.as_str().into()),
         };
         let sql = format!("SELECT {RUN_COLS} FROM runs_v3 r WHERE r.flow_id = $1 AND {cond}");
-        self.one(&self.reader, &sql, vec![flow_id.into(), arg], "run").await
+        self.one(&self.reader, &sql, vec![flow_id.into(), arg], "run")
+            .await
     }
 
     async fn list_runs(&self, flow_id: &str, query: Option<&RunQuery>) -> Result<Page<RunRow>> {
@@ -362,7 +400,10 @@ impl Store for SqlStore {
         let Some(query) = query else {
             let sql = format!("SELECT {RUN_COLS} FROM runs_v3 r WHERE r.flow_id = ${flow}");
             let rows = self.all(&self.reader, &sql, args.0, "runs").await?;
-            return Ok(Page { rows, has_more: false });
+            return Ok(Page {
+                rows,
+                has_more: false,
+            });
         };
         // With a status filter the status is derived in an inner query so filters can name it.
         let source = if query.wants_status() {
@@ -386,7 +427,11 @@ impl Store for SqlStore {
                 args.push(c.run_number)
             ));
         }
-        let status_col = if query.wants_status() { ", r.status" } else { "" };
+        let status_col = if query.wants_status() {
+            ", r.status"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT {RUN_COLS}{status_col} FROM {source} r WHERE {} \
              ORDER BY r.ts_epoch DESC, r.run_number DESC LIMIT ${}",
@@ -401,12 +446,26 @@ impl Store for SqlStore {
         let now = now_s();
         let sql = "UPDATE runs_v3 SET last_heartbeat_ts = $3 WHERE flow_id = $1 AND run_number = $2 \
                    AND (last_heartbeat_ts IS NULL OR last_heartbeat_ts <= $4)";
-        let args = vec![flow_id.into(), run_number.into(), now.into(), (now - HEARTBEAT_WAIT_SECONDS).into()];
+        let args = vec![
+            flow_id.into(),
+            run_number.into(),
+            now.into(),
+            (now - HEARTBEAT_WAIT_SECONDS).into(),
+        ];
         Ok(self.execute(sql, args, "run heartbeat").await? > 0)
     }
 
-    async fn replace_run_tags(&self, run: &RunRow, expected: Option<&Value>, tags: &Value) -> Result<bool> {
-        let mut args = vec![Some(tags).into(), run.flow_id.as_str().into(), run.run_number.into()];
+    async fn replace_run_tags(
+        &self,
+        run: &RunRow,
+        expected: Option<&Value>,
+        tags: &Value,
+    ) -> Result<bool> {
+        let mut args = vec![
+            Some(tags).into(),
+            run.flow_id.as_str().into(),
+            run.run_number.into(),
+        ];
         let guard = match expected {
             Some(v) => {
                 args.push(Some(v).into());
@@ -414,7 +473,9 @@ impl Store for SqlStore {
             }
             None => "tags IS NULL".to_owned(),
         };
-        let sql = format!("UPDATE runs_v3 SET tags = $1 WHERE flow_id = $2 AND run_number = $3 AND {guard}");
+        let sql = format!(
+            "UPDATE runs_v3 SET tags = $1 WHERE flow_id = $2 AND run_number = $3 AND {guard}"
+        );
         Ok(self.execute(&sql, args, "run tags").await? > 0)
     }
 
@@ -424,7 +485,10 @@ impl Store for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {STEP_COLS}"
         );
         // Integer-only runs store the number as text here (spec 2.5, steps quirk).
-        let run_id = run.run_id.clone().unwrap_or_else(|| run.run_number.to_string());
+        let run_id = run
+            .run_id
+            .clone()
+            .unwrap_or_else(|| run.run_number.to_string());
         let what = format!("step {}", step.step_name);
         let args = vec![
             run.flow_id.as_str().into(),
@@ -440,13 +504,20 @@ impl Store for SqlStore {
     }
 
     async fn get_step(&self, run: &RunRow, step_name: &str) -> Result<Option<StepRow>> {
-        let sql = format!("SELECT {STEP_COLS} FROM steps_v3 WHERE flow_id = $1 AND run_number = $2 AND step_name = $3");
-        let args = vec![run.flow_id.as_str().into(), run.run_number.into(), step_name.into()];
+        let sql = format!(
+            "SELECT {STEP_COLS} FROM steps_v3 WHERE flow_id = $1 AND run_number = $2 AND step_name = $3"
+        );
+        let args = vec![
+            run.flow_id.as_str().into(),
+            run.run_number.into(),
+            step_name.into(),
+        ];
         self.one(&self.reader, &sql, args, "step").await
     }
 
     async fn list_steps(&self, run: &RunRow) -> Result<Vec<StepRow>> {
-        let sql = format!("SELECT {STEP_COLS} FROM steps_v3 WHERE flow_id = $1 AND run_number = $2");
+        let sql =
+            format!("SELECT {STEP_COLS} FROM steps_v3 WHERE flow_id = $1 AND run_number = $2");
         let args = vec![run.flow_id.as_str().into(), run.run_number.into()];
         self.all(&self.reader, &sql, args, "steps").await
     }
@@ -480,7 +551,12 @@ impl Store for SqlStore {
         Ok(row)
     }
 
-    async fn get_task(&self, run: &RunRow, step_name: &str, key: &TaskKey) -> Result<Option<TaskRow>> {
+    async fn get_task(
+        &self,
+        run: &RunRow,
+        step_name: &str,
+        key: &TaskKey,
+    ) -> Result<Option<TaskRow>> {
         let (cond, arg): (&str, Arg) = match key {
             TaskKey::Number(n) => ("task_id = $4", (*n).into()),
             TaskKey::Name(name) => ("task_name = $4", name.as_str().into()),
@@ -488,11 +564,21 @@ impl Store for SqlStore {
         let sql = format!(
             "SELECT {TASK_COLS} FROM tasks_v3 WHERE flow_id = $1 AND run_number = $2 AND step_name = $3 AND {cond}"
         );
-        let args = vec![run.flow_id.as_str().into(), run.run_number.into(), step_name.into(), arg];
+        let args = vec![
+            run.flow_id.as_str().into(),
+            run.run_number.into(),
+            step_name.into(),
+            arg,
+        ];
         self.one(&self.reader, &sql, args, "task").await
     }
 
-    async fn list_tasks(&self, run: &RunRow, step_name: &str, query: Option<&TaskQuery>) -> Result<Page<TaskRow>> {
+    async fn list_tasks(
+        &self,
+        run: &RunRow,
+        step_name: &str,
+        query: Option<&TaskQuery>,
+    ) -> Result<Page<TaskRow>> {
         let mut args = Args::default();
         let mut clauses = vec![format!(
             "flow_id = ${} AND run_number = ${} AND step_name = ${}",
@@ -525,7 +611,10 @@ impl Store for SqlStore {
                 args.push(i64::from(query.page.limit) + 1)
             );
         }
-        let sql = format!("SELECT {TASK_COLS} FROM tasks_v3 WHERE {}{tail}", clauses.join(" AND "));
+        let sql = format!(
+            "SELECT {TASK_COLS} FROM tasks_v3 WHERE {}{tail}",
+            clauses.join(" AND ")
+        );
         let rows = self.all(&self.reader, &sql, args.0, "tasks").await?;
         Ok(Self::paged(rows, query.map(|q| q.page.limit)))
     }
@@ -534,7 +623,11 @@ impl Store for SqlStore {
         let now = now_s();
         let sql = "UPDATE tasks_v3 SET last_heartbeat_ts = $2 WHERE task_id = $1 \
                    AND (last_heartbeat_ts IS NULL OR last_heartbeat_ts <= $3)";
-        let args = vec![task_id.into(), now.into(), (now - HEARTBEAT_WAIT_SECONDS).into()];
+        let args = vec![
+            task_id.into(),
+            now.into(),
+            (now - HEARTBEAT_WAIT_SECONDS).into(),
+        ];
         Ok(self.execute(sql, args, "task heartbeat").await? > 0)
     }
 
@@ -563,7 +656,10 @@ impl Store for SqlStore {
         if let Some(p) = pattern {
             meta.push(self.dialect.regex_match("m.value", args.push(p)));
         }
-        conds.push(format!("EXISTS (SELECT 1 FROM metadata_v3 m WHERE {})", meta.join(" AND ")));
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM metadata_v3 m WHERE {})",
+            meta.join(" AND ")
+        ));
         let sql = format!(
             "SELECT {TASK_COLS} FROM tasks_v3 t WHERE {} ORDER BY t.task_id",
             conds.join(" AND ")
@@ -621,9 +717,14 @@ impl Store for SqlStore {
         let mut args = Args::default();
         let cond = Self::artifact_scope(scope, &mut args);
         let Some(page) = page else {
-            let sql = format!("SELECT {ARTIFACT_COLS} FROM artifact_v3 WHERE {cond} ORDER BY attempt_id DESC");
+            let sql = format!(
+                "SELECT {ARTIFACT_COLS} FROM artifact_v3 WHERE {cond} ORDER BY attempt_id DESC"
+            );
             let rows = self.all(&self.reader, &sql, args.0, "artifacts").await?;
-            return Ok(Page { rows, has_more: false });
+            return Ok(Page {
+                rows,
+                has_more: false,
+            });
         };
         let mut outer = vec!["rn = 1".to_owned()];
         if let Some(c) = &page.after {
@@ -645,7 +746,12 @@ impl Store for SqlStore {
         Ok(Self::paged(rows, Some(page.limit)))
     }
 
-    async fn get_artifact(&self, task: &TaskRow, name: &str, attempt_id: i64) -> Result<Option<ArtifactRow>> {
+    async fn get_artifact(
+        &self,
+        task: &TaskRow,
+        name: &str,
+        attempt_id: i64,
+    ) -> Result<Option<ArtifactRow>> {
         let mut args = Args::default();
         let cond = Self::task_scope(task, &mut args);
         let sql = format!(
@@ -659,7 +765,9 @@ impl Store for SqlStore {
     async fn latest_attempt(&self, task: &TaskRow) -> Result<Option<i64>> {
         let mut args = Args::default();
         let cond = Self::task_scope(task, &mut args);
-        let sql = format!("SELECT CAST(MAX(attempt_id) AS BIGINT) FROM artifact_v3 WHERE {cond} AND name = 'name'");
+        let sql = format!(
+            "SELECT CAST(MAX(attempt_id) AS BIGINT) FROM artifact_v3 WHERE {cond} AND name = 'name'"
+        );
         let row: Option<(Option<i64>,)> = self.one(&self.reader, &sql, args.0, "artifact").await?;
         Ok(row.and_then(|(a,)| a))
     }
@@ -718,7 +826,11 @@ impl Store for SqlStore {
         let mut limit = String::new();
         if let Some(page) = page {
             if let Some(c) = &page.after {
-                clauses.push(format!("(ts_epoch, id) < (${}, ${})", args.push(c.ts_epoch), args.push(c.id)));
+                clauses.push(format!(
+                    "(ts_epoch, id) < (${}, ${})",
+                    args.push(c.ts_epoch),
+                    args.push(c.id)
+                ));
             }
             limit = format!(" LIMIT ${}", args.push(i64::from(page.limit) + 1));
         }

@@ -83,8 +83,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut ui = Drawer::new(args.yes);
     // A bucket is needed only for nested templates or a root over the inline limit.
-    let artifacts = if !templates.nested.is_empty() || templates.root.len() > INLINE_TEMPLATE_LIMIT
-    {
+    let nested = templates.ui.is_some() || !templates.nested.is_empty();
+    let artifacts = if nested || templates.root.len() > INLINE_TEMPLATE_LIMIT {
         Some(
             Artifacts::ensure(&aws, args.artifacts_bucket.as_deref(), &mut ui)
                 .await

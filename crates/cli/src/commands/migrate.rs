@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+#[cfg(feature = "deploy")]
+use super::{aws::AwsArgs, migrate_stack};
 use crate::database::DatabaseArgs;
 
 /// Flags of `mfstack migrate`.
@@ -11,8 +13,15 @@ pub struct Args {
     /// What to do.
     #[arg(value_enum, default_value = "status")]
     pub action: Action,
+    /// Migrate a deployed stack's database through its migration function instead.
+    #[cfg(feature = "deploy")]
+    #[arg(long)]
+    pub stack_name: Option<String>,
     #[command(flatten)]
     pub db: DatabaseArgs,
+    #[cfg(feature = "deploy")]
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// `migrate` actions.
@@ -26,6 +35,15 @@ pub enum Action {
 
 /// Print the schema status, upgrading first for `up`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "deploy")]
+    if let Some(stack_name) = args.stack_name {
+        // The stack's function reports status, upgrades, then reports again, whatever the action.
+        return migrate_stack::run(migrate_stack::Args {
+            stack_name,
+            aws: args.aws,
+        })
+        .await;
+    }
     let store = args.db.open().await?;
     if let Action::Up = args.action {
         let outcome = store.upgrade().await?;
@@ -40,9 +58,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let status = store.schema_status().await?;
     println!("database:        {}", store.describe());
     println!("current version: {}", status.current_version);
-    println!("up to date:      {}", if status.is_up_to_date { "yes" } else { "no" });
+    println!(
+        "up to date:      {}",
+        if status.is_up_to_date { "yes" } else { "no" }
+    );
     if !status.unapplied_migrations.is_empty() {
-        println!("pending:         {}", status.unapplied_migrations.join(", "));
+        println!(
+            "pending:         {}",
+            status.unapplied_migrations.join(", ")
+        );
         println!("run `mfstack migrate up` to apply them");
     }
     store.close().await;

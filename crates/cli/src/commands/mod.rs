@@ -1,19 +1,30 @@
 //! One module per subcommand, each with its `Args` and an `async fn run(args)`.
 
 pub mod migrate;
+#[cfg(feature = "deploy")]
+mod migrate_stack;
 pub mod run;
 pub mod serve;
 pub mod up;
 
+#[cfg(feature = "deploy")]
 pub mod api_key;
+#[cfg(feature = "deploy")]
 mod aws;
+#[cfg(feature = "deploy")]
 pub mod configure;
+#[cfg(feature = "deploy")]
 pub mod deploy;
+#[cfg(feature = "deploy")]
 pub mod destroy;
+#[cfg(feature = "deploy")]
 pub mod outputs;
+#[cfg(feature = "deploy")]
 mod progress;
+#[cfg(feature = "deploy")]
 pub mod status;
 pub mod template;
+#[cfg(feature = "deploy")]
 pub mod trust;
 
 use std::process::ExitCode;
@@ -27,12 +38,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => up::run(args).await,
         Command::Run(args) => run::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
+        #[cfg(feature = "deploy")]
         Command::Deploy(args) => deploy::run(args).await,
+        #[cfg(feature = "deploy")]
         Command::Configure(args) => configure::run(args).await,
+        #[cfg(feature = "deploy")]
         Command::Outputs(args) => outputs::run(args).await,
+        #[cfg(feature = "deploy")]
         Command::ApiKey(args) => api_key::run(args).await,
+        #[cfg(feature = "deploy")]
         Command::Trust(args) => trust::run(args).await,
+        #[cfg(feature = "deploy")]
         Command::Destroy(args) => destroy::run(args).await,
+        #[cfg(feature = "deploy")]
         Command::Status(args) => status::run(args).await,
         Command::Template(args) => template::run(args).await,
     }

@@ -72,9 +72,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         body_limit: args.body_limit_mib.saturating_mul(1024 * 1024),
         upgrade_enabled: args.migration_endpoints.trim() != "0",
     };
-    mfstack_service::serve(AppState::new(store, settings), metadata, Some(migration), local::shutdown_signal())
-        .await
-        .context("the service stopped with an error")?;
+    mfstack_service::serve(
+        AppState::new(store, settings),
+        metadata,
+        Some(migration),
+        local::shutdown_signal(),
+    )
+    .await
+    .context("the service stopped with an error")?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

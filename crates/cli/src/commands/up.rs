@@ -46,7 +46,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let env = local::metaflow_env(&service.url, &data_dir);
     let profile = local::write_profile(&args.profile, &env)?;
     println!("mfstack is up: metadata service at {}", service.url);
-    println!("  database:  {}", args.db.url().map(|u| mfstack_store::redact(&u)).unwrap_or_default());
+    println!(
+        "  database:  {}",
+        args.db
+            .url()
+            .map(|u| mfstack_store::redact(&u))
+            .unwrap_or_default()
+    );
     println!("  datastore: {}", data_dir.join("datastore").display());
     println!("  profile:   {}", profile.display());
     println!();
