@@ -222,12 +222,22 @@ pub async fn deploy(
         TemplateSource::Body(b) => call.template_body(b),
         TemplateSource::Url(u) => call.template_url(u),
     };
-    let created = call.send().await.map_err(|e| match e.code() {
-        Some("ValidationError" | "InsufficientCapabilitiesException") => {
-            Error::TemplateRejected(e.message().unwrap_or_default().to_string())
+    let created = match call.send().await {
+        Ok(created) => created,
+        // Some endpoints refuse an empty update at CreateChangeSet instead of failing the change set.
+        Err(e) if e.message().is_some_and(is_no_change) => {
+            ui.event(&DeployEvent::NoChanges);
+            return Ok(DeployOutcome::NoChanges);
         }
-        _ => Error::from_sdk("CreateChangeSet", e),
-    })?;
+        Err(e) => {
+            return Err(match e.code() {
+                Some("ValidationError" | "InsufficientCapabilitiesException") => {
+                    Error::TemplateRejected(e.message().unwrap_or_default().to_string())
+                }
+                _ => Error::from_sdk("CreateChangeSet", e),
+            });
+        }
+    };
     let cs_id = created.id().unwrap_or(&cs_name).to_string();
     let stack_id = created.stack_id().unwrap_or(name).to_string();
 
@@ -482,7 +492,10 @@ pub(crate) async fn wait_for_stack(
     }
 }
 
-async fn newest_event_time(cf: &Client, stack_id: &str) -> Result<Option<DateTime>, Error> {
+pub(crate) async fn newest_event_time(
+    cf: &Client,
+    stack_id: &str,
+) -> Result<Option<DateTime>, Error> {
     let out = cf
         .describe_stack_events()
         .stack_name(stack_id)

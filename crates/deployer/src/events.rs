@@ -33,6 +33,12 @@ pub enum DeployEvent {
     },
     /// A stack left in ROLLBACK_COMPLETE is being deleted so it can be created again.
     DeletingEmptyStack,
+    /// Before a delete, the stack is being updated with `parameter` set to `"false"` so that
+    /// CloudFormation may delete its database.
+    LiftingDeletionProtection {
+        /// The template parameter that turns deletion protection on.
+        parameter: String,
+    },
     /// The change set is being computed.
     ChangeSetCreating {
         /// Change set name.

@@ -1,15 +1,17 @@
 //! The chores after a deploy that the console guide did by hand: the API key value, the custom
 //! role's trust policy, the migration function, status, and destroy.
 
-use aws_sdk_cloudformation::types::TemplateStage;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::types::{Capability, Parameter, TemplateStage};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::deploy::{describe_stack, wait_for_stack};
+use crate::deploy::{CAPABILITIES, describe_stack, newest_event_time, wait_for_stack};
 use crate::error::Error;
-use crate::events::{AnyStatus, DeployUi, Phase, RootCause, phase};
+use crate::events::{AnyStatus, DeployEvent, DeployUi, Phase, RootCause, phase};
+use crate::progress::is_no_change;
 
 /// The API key's secret value (`apigateway get-api-key --include-value`).
 pub async fn api_key_value(aws: &Aws, key_id: &str) -> Result<String, Error> {
@@ -241,6 +243,20 @@ pub enum Kept {
     Snapshot,
 }
 
+/// Whether deletion protection on the stack's DB instances stands in the way of DeleteStack.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DeletionProtection {
+    /// Nothing to lift: the stack is deleted straight away.
+    #[default]
+    Off,
+    /// On through this template parameter (currently `"true"`); `destroy` first updates the stack
+    /// with it set to `"false"`.
+    Parameter(String),
+    /// Written into the template as `true` (by an older mfstack) on these logical ids: no parameter
+    /// lifts it, so CloudFormation will fail to delete them.
+    Fixed(Vec<String>),
+}
+
 /// What `destroy` would delete and what it would leave.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DestroyPlan {
@@ -250,6 +266,10 @@ pub struct DestroyPlan {
     pub deleted: Vec<StackResource>,
     /// Left behind, and how.
     pub kept: Vec<(StackResource, Kept)>,
+    /// The stack's parameter keys and current values.
+    pub parameters: Vec<(String, String)>,
+    /// What has to happen before the database can be deleted.
+    pub protection: DeletionProtection,
 }
 
 impl DestroyPlan {
@@ -285,6 +305,49 @@ pub fn classify(template: &Value, resources: Vec<StackResource>) -> DestroyPlan 
         }
     }
     plan
+}
+
+/// Decide how deletion protection on the stack's DB instances is lifted, from the template's
+/// `DeletionProtection` properties, the stack's parameter values and the resources it holds.
+pub fn deletion_protection(
+    template: &Value,
+    parameters: &[(String, String)],
+    resources: &[StackResource],
+) -> DeletionProtection {
+    let mut via = None;
+    let mut fixed = Vec::new();
+    for r in resources
+        .iter()
+        .filter(|r| r.resource_type == "AWS::RDS::DBInstance")
+    {
+        let setting = template
+            .get("Resources")
+            .and_then(|rs| rs.get(&r.logical_id))
+            .and_then(|d| d.get("Properties"))
+            .and_then(|p| p.get("DeletionProtection"));
+        match setting {
+            Some(Value::Bool(true)) => fixed.push(r.logical_id.clone()),
+            Some(Value::String(s)) if s == "true" => fixed.push(r.logical_id.clone()),
+            Some(Value::Object(m)) => {
+                let Some(Value::String(name)) = m.get("Ref") else {
+                    continue;
+                };
+                let on = parameters.iter().any(|(k, v)| k == name && v == "true");
+                if on && via.is_none() {
+                    via = Some(name.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    // A fixed protection fails the delete whatever the update does, so it is what to report.
+    if !fixed.is_empty() {
+        DeletionProtection::Fixed(fixed)
+    } else if let Some(name) = via {
+        DeletionProtection::Parameter(name)
+    } else {
+        DeletionProtection::Off
+    }
 }
 
 /// Read the stack's resources and template and say what a delete would do.
@@ -328,8 +391,21 @@ pub async fn destroy_plan(aws: &Aws, stack: &str) -> Result<DestroyPlan, Error> 
             break;
         }
     }
+    let parameters: Vec<(String, String)> = s
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_string(),
+                p.parameter_value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect();
+    let protection = deletion_protection(&template, &parameters, &resources);
     let mut plan = classify(&template, resources);
     plan.stack_id = stack_id;
+    plan.parameters = parameters;
+    plan.protection = protection;
     Ok(plan)
 }
 
@@ -343,6 +419,9 @@ pub struct DestroyReport {
 }
 
 /// Delete the stack and wait; with `delete_data`, then empty and remove the retained buckets.
+///
+/// When the plan says deletion protection is on through a parameter, the stack is first updated
+/// with that parameter `"false"`; if the update fails, nothing is deleted.
 pub async fn destroy(
     aws: &Aws,
     plan: &DestroyPlan,
@@ -350,6 +429,9 @@ pub async fn destroy(
     poll: std::time::Duration,
     ui: &mut dyn DeployUi,
 ) -> Result<DestroyReport, Error> {
+    if let DeletionProtection::Parameter(name) = &plan.protection {
+        lift_deletion_protection(aws, plan, name, poll, ui).await?;
+    }
     let cf = aws.cloudformation();
     cf.delete_stack()
         .stack_name(&plan.stack_id)
@@ -383,6 +465,71 @@ pub async fn destroy(
         status: end.status.as_str().to_string(),
         buckets_removed: removed,
     })
+}
+
+/// The UpdateStack parameters that change only `name`, to `"false"`.
+fn unprotect_parameters(plan: &DestroyPlan, name: &str) -> Vec<Parameter> {
+    plan.parameters
+        .iter()
+        .map(|(k, _)| {
+            let p = Parameter::builder().parameter_key(k);
+            if k == name {
+                p.parameter_value("false")
+            } else {
+                p.use_previous_value(true)
+            }
+            .build()
+        })
+        .collect()
+}
+
+/// Update the stack with its own template and `name="false"`, and wait for UPDATE_COMPLETE.
+async fn lift_deletion_protection(
+    aws: &Aws,
+    plan: &DestroyPlan,
+    name: &str,
+    poll: std::time::Duration,
+    ui: &mut dyn DeployUi,
+) -> Result<(), Error> {
+    let cf = aws.cloudformation();
+    ui.event(&DeployEvent::LiftingDeletionProtection {
+        parameter: name.to_string(),
+    });
+    // Taken before the update so none of its events are mistaken for older ones.
+    let cut = newest_event_time(&cf, &plan.stack_id).await?;
+    let sent = cf
+        .update_stack()
+        .stack_name(&plan.stack_id)
+        .use_previous_template(true)
+        .set_parameters(Some(unprotect_parameters(plan, name)))
+        .set_capabilities(Some(
+            CAPABILITIES.iter().map(|c| Capability::from(*c)).collect(),
+        ))
+        .send()
+        .await;
+    match sent {
+        Ok(_) => {}
+        // Already "false" (changed since the plan was read): nothing stands in the way.
+        Err(e) if e.message().is_some_and(is_no_change) => return Ok(()),
+        Err(e) => return Err(Error::from_sdk("UpdateStack", e)),
+    }
+    let end = wait_for_stack(
+        aws,
+        &plan.stack_id,
+        1,
+        poll,
+        Some(cut.unwrap_or(aws_smithy_types::DateTime::from_secs(0))),
+        ui,
+    )
+    .await?;
+    if phase(AnyStatus::Stack(&end.status)) != Phase::Complete {
+        return Err(Error::DeployFailed {
+            stack: plan.stack_id.clone(),
+            status: end.status.as_str().into(),
+            causes: end.causes,
+        });
+    }
+    Ok(())
 }
 
 async fn empty_and_delete_bucket(aws: &Aws, bucket: &str) -> Result<(), Error> {
@@ -576,6 +723,96 @@ mod tests {
             parse_migration(b"Simple Lambda happy path OK", None),
             Err(Error::Migration(_))
         ));
+    }
+
+    fn db(logical: &str) -> StackResource {
+        StackResource {
+            logical_id: logical.into(),
+            physical_id: format!("p-{logical}"),
+            resource_type: "AWS::RDS::DBInstance".into(),
+        }
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn protected_database_is_unprotected_before_the_delete() {
+        let template = json!({"Resources": {"Db": {"Type": "AWS::RDS::DBInstance",
+            "Properties": {"DeletionProtection": {"Ref": "DatabaseDeletionProtection"}}}}});
+        let on = params(&[
+            ("EnableUI", "false"),
+            ("DatabaseDeletionProtection", "true"),
+        ]);
+        assert_eq!(
+            deletion_protection(&template, &on, &[db("Db")]),
+            DeletionProtection::Parameter("DatabaseDeletionProtection".into())
+        );
+        // Straight delete: protection off, parameter absent (older stack), or no instance left.
+        let off = params(&[("DatabaseDeletionProtection", "false")]);
+        assert_eq!(
+            deletion_protection(&template, &off, &[db("Db")]),
+            DeletionProtection::Off
+        );
+        assert_eq!(
+            deletion_protection(&template, &params(&[("EnableUI", "false")]), &[db("Db")]),
+            DeletionProtection::Off
+        );
+        assert_eq!(
+            deletion_protection(&template, &on, &[]),
+            DeletionProtection::Off
+        );
+        let unset =
+            json!({"Resources": {"Db": {"Type": "AWS::RDS::DBInstance", "Properties": {}}}});
+        assert_eq!(
+            deletion_protection(&unset, &on, &[db("Db")]),
+            DeletionProtection::Off
+        );
+        // Written into the template: no parameter can lift it.
+        let fixed = json!({"Resources": {"Db": {"Type": "AWS::RDS::DBInstance",
+            "Properties": {"DeletionProtection": true}}}});
+        assert_eq!(
+            deletion_protection(&fixed, &on, &[db("Db")]),
+            DeletionProtection::Fixed(vec!["Db".into()])
+        );
+    }
+
+    #[test]
+    fn the_unprotecting_update_changes_only_the_protection_parameter() {
+        let plan = DestroyPlan {
+            parameters: params(&[
+                ("EnableUI", "true"),
+                ("DatabaseDeletionProtection", "true"),
+                ("UITemplateURL", "https://b.s3.amazonaws.com/k"),
+            ]),
+            ..DestroyPlan::default()
+        };
+        let got: Vec<_> = unprotect_parameters(&plan, "DatabaseDeletionProtection")
+            .iter()
+            .map(|p| {
+                (
+                    p.parameter_key().unwrap().to_string(),
+                    p.parameter_value().map(str::to_string),
+                    p.use_previous_value(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("EnableUI".to_string(), None, Some(true)),
+                (
+                    "DatabaseDeletionProtection".to_string(),
+                    Some("false".to_string()),
+                    None
+                ),
+                ("UITemplateURL".to_string(), None, Some(true)),
+            ]
+        );
     }
 
     #[test]

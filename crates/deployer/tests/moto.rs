@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use mfstack_deployer::aws::Credentials;
 use mfstack_deployer::events::{DeployEvent, Recorder};
-use mfstack_deployer::operate::{self, Kept};
+use mfstack_deployer::operate::{self, DeletionProtection, Kept};
 use mfstack_deployer::package::{Artifacts, content_key};
 use mfstack_deployer::{
     Aws, AwsOptions, DeployOutcome, DeployRequest, Error, TemplateSource, deploy, outputs,
@@ -445,4 +445,137 @@ async fn a_broken_template_is_rejected_with_its_reason() {
         matches!(err, Error::TemplateRejected(_) | Error::Aws { .. }),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn destroy_turns_database_deletion_protection_off_first() {
+    let Some(moto) = Moto::start() else { return };
+    let aws = moto.aws().await;
+    // The database as mfstack's template declares it: protection through a parameter, default on.
+    let body = json!({
+        "Parameters": {
+            "DatabaseDeletionProtection": {"Type": "String", "Default": "true", "AllowedValues": ["false", "true"]},
+            "Owner": {"Type": "String", "Default": "nobody"}
+        },
+        "Resources": {
+            "Db": {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot", "Properties": {
+                "AllocatedStorage": "20", "DBInstanceClass": "db.t4g.micro", "Engine": "postgres",
+                "MasterUsername": "master", "MasterUserPassword": "password123",
+                "DeletionProtection": {"Ref": "DatabaseDeletionProtection"}}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": {"Ref": "Owner"}}}
+        }
+    })
+    .to_string();
+    let mut req = DeployRequest::new("mf-protected", TemplateSource::Body(body));
+    req.parameters = vec![("Owner".into(), "ana".into())];
+    req.poll_interval = Duration::from_millis(100);
+    let mut ui = Recorder::answering(true);
+    assert!(matches!(
+        deploy(&aws, &req, &mut ui).await.unwrap(),
+        DeployOutcome::Deployed { created: true, .. }
+    ));
+
+    let plan = operate::destroy_plan(&aws, "mf-protected").await.unwrap();
+    assert_eq!(
+        plan.protection,
+        DeletionProtection::Parameter("DatabaseDeletionProtection".into())
+    );
+    let mut ui = Recorder::answering(true);
+    let report = operate::destroy(&aws, &plan, false, Duration::from_millis(100), &mut ui)
+        .await
+        .unwrap();
+    assert_eq!(report.status, "DELETE_COMPLETE");
+    assert_eq!(operate::status(&aws, "mf-protected").await.unwrap(), None);
+
+    // The update came first, finished, and then the delete.
+    let finished: Vec<&str> = ui
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            DeployEvent::Finished { status, .. } => Some(status.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished, ["UPDATE_COMPLETE", "DELETE_COMPLETE"]);
+    assert_eq!(
+        ui.events[0],
+        DeployEvent::LiftingDeletionProtection {
+            parameter: "DatabaseDeletionProtection".into()
+        }
+    );
+
+    // The update changed the one parameter and kept the other's value.
+    let cf = aws_sdk_cloudformation::Client::new(aws.sdk_config());
+    let gone = cf
+        .describe_stacks()
+        .stack_name(&plan.stack_id)
+        .send()
+        .await
+        .unwrap();
+    let values: Vec<(&str, &str)> = gone.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap_or_default(),
+                p.parameter_value().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        values.contains(&("DatabaseDeletionProtection", "false")),
+        "{values:?}"
+    );
+    assert!(values.contains(&("Owner", "ana")), "{values:?}");
+}
+
+#[tokio::test]
+async fn a_failed_unprotecting_update_deletes_nothing() {
+    let Some(moto) = Moto::start() else { return };
+    let aws = moto.aws().await;
+    let body = json!({
+        "Parameters": {"DatabaseDeletionProtection": {"Type": "String", "Default": "false"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}
+    })
+    .to_string();
+    let mut req = DeployRequest::new("mf-stays", TemplateSource::Body(body));
+    req.poll_interval = Duration::from_millis(100);
+    deploy(&aws, &req, &mut Recorder::answering(true))
+        .await
+        .unwrap();
+    let plan = operate::destroy_plan(&aws, "mf-stays").await.unwrap();
+    assert_eq!(plan.protection, DeletionProtection::Off);
+
+    // A parameter the stack does not have: CloudFormation refuses the update (moto with a 500).
+    let mut stale = plan.clone();
+    stale.protection = DeletionProtection::Parameter("DatabaseDeletionProtection".into());
+    stale.parameters.push(("Gone".into(), "x".into()));
+    let err = operate::destroy(
+        &aws,
+        &stale,
+        false,
+        Duration::from_millis(100),
+        &mut Recorder::answering(true),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("UpdateStack"), "{err}");
+    assert!(
+        operate::status(&aws, "mf-stays").await.unwrap().is_some(),
+        "nothing is deleted after a failed update"
+    );
+
+    // Already "false" when the update runs: "no updates" is not a failure, the delete goes on.
+    let mut late = plan.clone();
+    late.protection = DeletionProtection::Parameter("DatabaseDeletionProtection".into());
+    let report = operate::destroy(
+        &aws,
+        &late,
+        false,
+        Duration::from_millis(100),
+        &mut Recorder::answering(true),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.status, "DELETE_COMPLETE");
 }

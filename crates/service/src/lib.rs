@@ -48,6 +48,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// Whether `PATCH /upgrade` is served (`MF_MIGRATION_ENDPOINTS_ENABLED`).
     pub upgrade_enabled: bool,
+    /// Mount every metadata route under this prefix, e.g. `/api` (`PATH_PREFIX`, spec 1).
+    pub path_prefix: Option<String>,
 }
 
 impl Default for Settings {
@@ -56,6 +58,7 @@ impl Default for Settings {
             api_key: None,
             body_limit: DEFAULT_BODY_LIMIT,
             upgrade_enabled: true,
+            path_prefix: None,
         }
     }
 }
@@ -99,14 +102,24 @@ async fn add_version_headers(mut response: axum::response::Response) -> axum::re
 /// The metadata API (spec section 4).
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.body_limit;
-    Router::new()
+    let routes = Router::new()
         .merge(admin::router())
         .merge(flows::router())
         .merge(runs::router())
         .merge(steps::router())
         .merge(tasks::router())
         .merge(artifacts::router())
-        .merge(metadata::router())
+        .merge(metadata::router());
+    let routes = match state
+        .settings
+        .path_prefix
+        .as_deref()
+        .map(|p| p.trim_end_matches('/'))
+    {
+        Some(prefix) if !prefix.is_empty() => Router::new().nest(prefix, routes),
+        _ => routes,
+    };
+    routes
         .fallback(no_route)
         .layer(axum::middleware::map_response(add_version_headers))
         .layer(axum::middleware::from_fn_with_state(

@@ -832,3 +832,51 @@ async fn migration_routes() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_artifact_posts_and_heartbeats_lose_nothing() {
+    for app in apps("concurrent_artifacts").await {
+        let (r, t) = app.seed("F").await;
+        let base = format!("/flows/F/runs/{r}/steps/start/tasks/{t}");
+        let mut handles = Vec::new();
+        for i in 0..32 {
+            let router = app.router.clone();
+            let base = base.clone();
+            handles.push(tokio::spawn(async move {
+                use tower::ServiceExt;
+                let batch: Vec<Value> = (0..10)
+                    .map(|j| json!({"name": format!("a{i}_{j}"), "location": "l", "ds_type": "local"}))
+                    .collect();
+                let post = axum::http::Request::post(format!("{base}/artifact"))
+                    .body(axum::body::Body::from(Value::from(batch).to_string()))
+                    .unwrap();
+                let beat = axum::http::Request::post(format!("{base}/heartbeat")).body(axum::body::Body::empty()).unwrap();
+                let a = router.clone().oneshot(post).await.unwrap().status();
+                let b = router.oneshot(beat).await.unwrap().status();
+                (a, b)
+            }));
+        }
+        for h in handles {
+            assert_eq!(h.await.unwrap(), (StatusCode::OK, StatusCode::OK));
+        }
+        let all = app.get(&format!("{base}/artifacts")).await.json();
+        assert_eq!(all.as_array().unwrap().len(), 320, "{}", app.engine);
+    }
+}
+
+#[tokio::test]
+async fn path_prefix_moves_every_route() {
+    let settings = mfstack_service::Settings {
+        path_prefix: Some("/api".into()),
+        ..Default::default()
+    };
+    for app in common::apps_with("prefix", settings).await {
+        assert_eq!(app.get("/api/ping").await.body, "pong");
+        assert_eq!(app.post("/api/flows/F", "{}").await.status, StatusCode::OK);
+        assert_eq!(
+            app.get("/flows/F").await.status,
+            StatusCode::NOT_FOUND,
+            "nothing at the bare paths"
+        );
+    }
+}

@@ -192,7 +192,19 @@ pub(crate) async fn upgrade(store: &SqlStore) -> Result<UpgradeOutcome> {
     with_pool!(&store.writer, p => {
         let mut conn = p.acquire().await.map_err(sql_err)?;
         if dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_lock($1)").bind(UPGRADE_LOCK_KEY).execute(&mut *conn).await.map_err(sql_err)?;
+            // Poll instead of blocking in pg_advisory_lock: a waiting statement holds a snapshot,
+            // and CREATE INDEX CONCURRENTLY in the holder would wait for it, a deadlock.
+            loop {
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(UPGRADE_LOCK_KEY)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(sql_err)?;
+                if got {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
         }
         let result: Result<UpgradeOutcome> = async {
             let fresh = sqlx::query_scalar::<_, i64>(table_exists_sql(dialect))

@@ -56,6 +56,9 @@ pub const EXISTING_SUBNET2_ID: &str = "ExistingSubnet2Id";
 pub const ENCRYPT_DATABASE: &str = "EncryptDatabase";
 /// Where the UI nested template is stored; the deployer sets it (new). See [`crate::UI_TEMPLATE_URL_PARAMETER`].
 pub const UI_TEMPLATE_URL: &str = "UITemplateURL";
+/// Whether the database refuses deletion (new). `mfstack destroy` sets it to `false` with an
+/// update before deleting the stack, since CloudFormation cannot delete a protected instance.
+pub const DATABASE_DELETION_PROTECTION: &str = "DatabaseDeletionProtection";
 
 /// The reference template's fifteen parameter names, in its order.
 pub const REFERENCE_PARAMETERS: [&str; 15] = [
@@ -77,7 +80,7 @@ pub const REFERENCE_PARAMETERS: [&str; 15] = [
 ];
 
 /// The parameters mfstack adds.
-pub const NEW_PARAMETERS: [&str; 7] = [
+pub const NEW_PARAMETERS: [&str; 8] = [
     METADATA_SERVICE_IMAGE,
     UI_IMAGE,
     EXISTING_VPC_ID,
@@ -85,6 +88,7 @@ pub const NEW_PARAMETERS: [&str; 7] = [
     EXISTING_SUBNET2_ID,
     ENCRYPT_DATABASE,
     UI_TEMPLATE_URL,
+    DATABASE_DELETION_PROTECTION,
 ];
 
 /// Condition: the API requires a key (reference name).
@@ -193,6 +197,8 @@ pub struct StackParams {
     pub encrypt_database: bool,
     /// `UITemplateURL`.
     pub ui_template_url: String,
+    /// `DatabaseDeletionProtection`.
+    pub database_deletion_protection: bool,
 }
 
 impl Default for StackParams {
@@ -224,6 +230,7 @@ impl Default for StackParams {
             existing_subnet2_id: String::new(),
             encrypt_database: true,
             ui_template_url: String::new(),
+            database_deletion_protection: true,
         }
     }
 }
@@ -419,6 +426,9 @@ impl StackParams {
             EXISTING_SUBNET1_ID => self.existing_subnet1_id = aws_id(name, value, "subnet-")?,
             EXISTING_SUBNET2_ID => self.existing_subnet2_id = aws_id(name, value, "subnet-")?,
             ENCRYPT_DATABASE => self.encrypt_database = parse_bool(name, value)?,
+            DATABASE_DELETION_PROTECTION => {
+                self.database_deletion_protection = parse_bool(name, value)?
+            }
             UI_TEMPLATE_URL => {
                 if !(value.is_empty() || value.starts_with("https://")) {
                     return Err(invalid(
@@ -591,6 +601,13 @@ impl StackParams {
                 Parameter::new(Str, "S3 URL of the UI nested template; set by `mfstack deploy` when EnableUI is true.", &self.ui_template_url)
                     .pattern(URL_PATTERN, "empty or an https:// URL"),
             ),
+            (
+                DATABASE_DELETION_PROTECTION,
+                flag(
+                    "Refuse to delete the database? `mfstack destroy` turns this off just before it deletes the stack.",
+                    self.database_deletion_protection,
+                ),
+            ),
         ]
     }
 }
@@ -641,6 +658,7 @@ pub fn add_to(t: &mut Template, p: &StackParams) -> Result<(), TemplateError> {
                 EXISTING_SUBNET2_ID,
             ],
         ),
+        ("Database", &[DATABASE_DELETION_PROTECTION]),
         ("Compatibility", &[IAM_PARTITION, ENCRYPT_DATABASE]),
     ]);
 

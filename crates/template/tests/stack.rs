@@ -276,6 +276,35 @@ fn ui_backend_gets_the_service_url() {
     let _ = metadata_service::SERVICE;
 }
 
+#[test]
+fn database_deletion_protection_is_a_parameter_that_defaults_on() {
+    // `mfstack destroy` finds the parameter through this exact `Ref` and sets it to "false".
+    let stack = build(&StackParams::default()).unwrap();
+    let db = stack.root.resources()[storage::DATABASE].properties();
+    assert_eq!(
+        db["DeletionProtection"],
+        serde_json::json!({"Ref": params::DATABASE_DELETION_PROTECTION})
+    );
+    let p = &stack.root.parameters()[params::DATABASE_DELETION_PROTECTION];
+    assert_eq!(p.default.as_deref(), Some("true"));
+    assert_eq!(p.allowed_values, ["false", "true"]);
+
+    let mut off = StackParams::default();
+    off.apply_overrides(&["DatabaseDeletionProtection=false"])
+        .unwrap();
+    let stack = build(&off).unwrap();
+    assert_eq!(
+        stack.root.parameters()[params::DATABASE_DELETION_PROTECTION]
+            .default
+            .as_deref(),
+        Some("false")
+    );
+    assert!(
+        off.set(params::DATABASE_DELETION_PROTECTION, "yes")
+            .is_err()
+    );
+}
+
 /// Compare with, or with `MFSTACK_UPDATE_SNAPSHOTS=1` rewrite, a committed JSON snapshot.
 fn snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

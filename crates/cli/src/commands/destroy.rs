@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mfstack_deployer::operate::{self, Kept};
+use mfstack_deployer::operate::{self, DeletionProtection, Kept};
 
 use super::aws::{AwsArgs, explain};
 use super::progress::{Drawer, causes};
@@ -56,6 +56,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    match &plan.protection {
+        DeletionProtection::Off => {}
+        DeletionProtection::Parameter(name) => println!(
+            "Deletion protection on the database is turned off first (an update setting {name}=false), then the stack is deleted."
+        ),
+        DeletionProtection::Fixed(ids) => println!(
+            "Warning: deletion protection on {} is written into the stack's template, so CloudFormation will fail to delete it. \
+             Run `mfstack deploy` with this version first (the protection becomes a parameter), or turn it off in the RDS console.",
+            ids.join(", ")
+        ),
+    }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(hinted(
@@ -84,8 +95,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         Ok(r) => r,
         Err(e) => {
-            if let mfstack_deployer::Error::DeployFailed { causes: c, .. } = &e {
+            if let mfstack_deployer::Error::DeployFailed {
+                causes: c, status, ..
+            } = &e
+            {
                 eprintln!("{}", causes(c));
+                if status.starts_with("UPDATE") {
+                    eprintln!("Turning off deletion protection failed, so nothing was deleted.");
+                }
             }
             return Err(explain(e, &args.aws));
         }

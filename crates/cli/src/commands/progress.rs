@@ -86,6 +86,9 @@ impl DeployUi for Drawer {
             DeployEvent::DeletingEmptyStack => {
                 self.line("Deleting the rolled-back stack before creating it again...")
             }
+            DeployEvent::LiftingDeletionProtection { parameter } => self.line(&format!(
+                "Turning off deletion protection on the database ({parameter}=false)..."
+            )),
             DeployEvent::ChangeSetCreating { name, create } => {
                 let kind = if *create { "create" } else { "update" };
                 self.line(&format!("Creating change set {name} ({kind})..."));

@@ -32,6 +32,9 @@ pub struct Args {
     /// Require this x-api-key header on every request.
     #[arg(long, env = "MFSTACK_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Serve the metadata API under this path, e.g. /api.
+    #[arg(long, env = "PATH_PREFIX")]
+    pub path_prefix: Option<String>,
     /// Largest request body, in MiB.
     #[arg(long, env = "MFSTACK_BODY_LIMIT_MIB", default_value_t = 16)]
     pub body_limit_mib: usize,
@@ -71,6 +74,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         api_key: args.api_key,
         body_limit: args.body_limit_mib.saturating_mul(1024 * 1024),
         upgrade_enabled: args.migration_endpoints.trim() != "0",
+        path_prefix: args.path_prefix,
     };
     mfstack_service::serve(
         AppState::new(store, settings),

@@ -10,7 +10,7 @@ use super::metadata_service::FARGATE_SECURITY_GROUP;
 use super::network::{Ingress, Network, Rule, SecurityGroup};
 use crate::TemplateError;
 use crate::intrinsics::{Expr, arn, get_att, r#ref, sub};
-use crate::params::{ENCRYPT_DATABASE, StackParams};
+use crate::params::{DATABASE_DELETION_PROTECTION, ENCRYPT_DATABASE, StackParams};
 use crate::pins::PINS;
 use crate::template::{ResourceProperties, RetainPolicy, Template};
 
@@ -259,7 +259,7 @@ struct DatabaseProps {
     #[serde(rename = "DBSubnetGroupName")]
     subnet_group_name: Expr,
     delete_automated_backups: bool,
-    deletion_protection: bool,
+    deletion_protection: Expr,
     #[serde(rename = "EnableIAMDatabaseAuthentication")]
     enable_iam_auth: bool,
     engine: &'static str,
@@ -448,7 +448,8 @@ pub fn add(t: &mut Template, _p: &StackParams, net: &Network) -> Result<Storage,
             db_name: DB_NAME,
             subnet_group_name: r#ref(DB_SUBNET_GROUP),
             delete_automated_backups: false,
-            deletion_protection: true,
+            // A parameter, so `mfstack destroy` can lift it with an update before deleting.
+            deletion_protection: r#ref(DATABASE_DELETION_PROTECTION),
             enable_iam_auth: true,
             engine: "postgres",
             engine_version: PINS.postgres_major,

@@ -1,0 +1,159 @@
+//! The per-backend table, in Markdown so the README can hold it as printed.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::load::Stats;
+use crate::scenarios::{Scenario, Sizes};
+use crate::server::Memory;
+
+/// One scenario at one concurrency, both sides.
+pub struct Row {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Requests in flight.
+    pub concurrency: usize,
+    /// Through the service.
+    pub service: Stats,
+    /// Peak RSS of the server during the level.
+    pub peak: Option<u64>,
+    /// The same statements straight to the database.
+    pub direct: Stats,
+}
+
+/// Everything measured on one backend.
+pub struct BackendReport {
+    /// "SQLite" or "PostgreSQL".
+    pub name: &'static str,
+    /// Server version or file kind.
+    pub database: String,
+    /// Start to ready on an empty database (schema created at start).
+    pub ready_new: Duration,
+    /// Start to ready on the seeded database.
+    pub ready_existing: Duration,
+    /// Memory right after start.
+    pub idle: Memory,
+    /// Memory once every scenario finished.
+    pub after: Memory,
+    /// Seeding time.
+    pub seeding: Duration,
+    /// Volumes.
+    pub sizes: Sizes,
+    /// Whether peaks are per level (else cumulative since start).
+    pub peak_per_level: bool,
+    /// The measurements.
+    pub rows: Vec<Row>,
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Service errors, and database-only ones after a `+` when there are any.
+fn errors(r: &Row) -> String {
+    match r.direct.errors {
+        0 => r.service.errors.to_string(),
+        n => format!("{} +{n} db", r.service.errors),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+impl BackendReport {
+    /// Whether anything failed, on either side.
+    pub fn errors(&self) -> usize {
+        self.rows
+            .iter()
+            .map(|r| r.service.errors + r.direct.errors)
+            .sum()
+    }
+
+    /// The table and its header lines.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let s = &self.sizes;
+        let _ = writeln!(out, "### {} ({})\n", self.name, self.database);
+        let _ = writeln!(
+            out,
+            "- ready: {:.0} ms on an empty database, {:.0} ms on the seeded one",
+            ms(self.ready_new),
+            ms(self.ready_existing)
+        );
+        let _ = writeln!(
+            out,
+            "- idle RSS: {:.1} MiB at start (peak {:.1} MiB); {:.1} MiB after the run",
+            mib(self.idle.rss),
+            mib(self.idle.peak),
+            mib(self.after.rss)
+        );
+        let _ = writeln!(
+            out,
+            "- data: {} runs in the listed flow (1 in 10 running), {} tasks in the listed step, \
+             {} artifacts in the listed run; seeded in {:.1} s",
+            s.runs,
+            s.tasks,
+            s.artifacts(),
+            self.seeding.as_secs_f64()
+        );
+        let peak = if self.peak_per_level {
+            "peak RSS MiB"
+        } else {
+            "peak RSS MiB (since start)"
+        };
+        let _ = writeln!(
+            out,
+            "\n| scenario | in flight | requests | errors | req/s | p50 ms | p99 ms | {peak} \
+             | db-only req/s | db-only p99 ms | service / db-only |"
+        );
+        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        for r in &self.rows {
+            let ratio = if r.direct.rate() > 0.0 {
+                format!("{:.0}%", 100.0 * r.service.rate() / r.direct.rate())
+            } else {
+                "-".to_owned()
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {} |",
+                r.scenario.label(),
+                r.concurrency,
+                r.service.ops,
+                errors(r),
+                r.service.rate(),
+                r.service.quantile_ms(0.5),
+                r.service.quantile_ms(0.99),
+                r.peak.map_or("-".to_owned(), |p| format!("{:.1}", mib(p))),
+                r.direct.rate(),
+                r.direct.quantile_ms(0.99),
+                ratio
+            );
+        }
+        let failures: Vec<String> = self
+            .rows
+            .iter()
+            .flat_map(|r| {
+                [("service", &r.service), ("db-only", &r.direct)]
+                    .into_iter()
+                    .filter_map(move |(side, st)| {
+                        st.first_error.as_ref().map(|e| {
+                            format!(
+                                "- {} at {} ({side}): {e}",
+                                r.scenario.label(),
+                                r.concurrency
+                            )
+                        })
+                    })
+            })
+            .collect();
+        if !failures.is_empty() {
+            out.push_str("\nFirst error of each failing level:\n");
+            for f in failures {
+                out.push_str(&f);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,83 @@
+//! The benchmark's smoke mode against the debug `mfstack`: it must finish, exit 0, and print a row
+//! for every scenario at every level, on SQLite always and on PostgreSQL when
+//! `MFSTACK_TEST_POSTGRES_URL` is set.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const SCENARIOS: [&str; 8] = [
+    "run create",
+    "task create",
+    "task heartbeat",
+    "artifact post x10",
+    "metadata post x10",
+    "list step tasks",
+    "list run artifacts",
+    "list runs ?status=running",
+];
+
+/// The `mfstack` binary under test: `MFSTACK_BIN`, else the workspace's debug build.
+fn mfstack_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("MFSTACK_BIN") {
+        return PathBuf::from(path);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/mfstack")
+}
+
+/// The table of `backend` in the printed output.
+fn table<'a>(stdout: &'a str, backend: &str) -> &'a str {
+    let start = stdout
+        .find(&format!("### {backend}"))
+        .unwrap_or_else(|| panic!("no {backend} table in:\n{stdout}"));
+    let rest = &stdout[start + 4..];
+    let end = rest.find("### ").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn assert_rows(table: &str) {
+    for scenario in SCENARIOS {
+        for level in [1, 16, 64] {
+            let prefix = format!("| {scenario} | {level} | ");
+            assert!(
+                table.lines().any(|l| l.starts_with(&prefix)),
+                "no row for {scenario} at {level} in:\n{table}"
+            );
+        }
+    }
+}
+
+#[test]
+fn smoke_mode_covers_every_scenario() {
+    let bin = mfstack_bin();
+    assert!(
+        bin.is_file(),
+        "no mfstack binary at {}: run `cargo build -p mfstack-cli` first, or set MFSTACK_BIN",
+        bin.display()
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_file = out_dir.path().join("latest.md");
+    let output = Command::new(env!("CARGO_BIN_EXE_mfstack-bench"))
+        .arg("--smoke")
+        .arg("--mfstack")
+        .arg(&bin)
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .expect("the bench starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "mfstack-bench --smoke failed with {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    assert_rows(table(&stdout, "SQLite"));
+    let pg = table(&stdout, "PostgreSQL");
+    if std::env::var_os("MFSTACK_TEST_POSTGRES_URL").is_some() {
+        assert_rows(pg);
+    } else {
+        assert!(pg.contains("skipped:"), "PostgreSQL without a URL:\n{pg}");
+    }
+    let written = std::fs::read_to_string(&out_file).expect("the tables are written");
+    assert!(written.contains("### SQLite"), "written file:\n{written}");
+}
