@@ -310,25 +310,23 @@ async fn concurrent_tag_additions_lose_nothing() {
     for app in apps("tags_concurrent").await {
         let (r, _) = app.seed("F").await;
         let path = format!("/flows/F/runs/{r}/tag/mutate");
-        let mut handles = Vec::new();
-        for i in 0..50 {
-            let router = app.router.clone();
-            let path = path.clone();
-            handles.push(tokio::spawn(async move {
-                use tower::ServiceExt;
-                loop {
-                    let req = axum::http::Request::patch(&path)
-                        .body(axum::body::Body::from(format!(
-                            r#"{{"tags_to_add":["c{i}"]}}"#
-                        )))
-                        .unwrap();
-                    let status = router.clone().oneshot(req).await.unwrap().status();
-                    if status != StatusCode::CONFLICT {
-                        return status;
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let (router, path) = (app.router.clone(), path.clone());
+                let body = format!(r#"{{"tags_to_add":["c{i}"]}}"#);
+                tokio::spawn(async move {
+                    // The client retries 409s; so does this test.
+                    loop {
+                        let a =
+                            common::send(router.clone(), Method::PATCH, path.clone(), body.clone())
+                                .await;
+                        if a.status != StatusCode::CONFLICT {
+                            return a.status;
+                        }
                     }
-                }
-            }));
-        }
+                })
+            })
+            .collect();
         for h in handles {
             assert_eq!(h.await.unwrap(), StatusCode::OK);
         }
@@ -760,27 +758,15 @@ async fn api_key_is_required_when_configured() {
 async fn concurrent_task_creation_gives_distinct_ids() {
     for app in apps("concurrent_tasks").await {
         let (r, _) = app.seed("F").await;
-        let mut handles = Vec::new();
-        for _ in 0..64 {
-            let router = app.router.clone();
-            let path = format!("/flows/F/runs/{r}/steps/start/task");
-            handles.push(tokio::spawn(async move {
-                use http_body_util::BodyExt;
-                use tower::ServiceExt;
-                let req = axum::http::Request::post(&path)
-                    .body(axum::body::Body::from("{}"))
-                    .unwrap();
-                let resp = router.oneshot(req).await.unwrap();
-                assert_eq!(resp.status(), StatusCode::OK);
-                let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-                serde_json::from_slice::<Value>(&bytes).unwrap()["task_id"]
-                    .as_i64()
-                    .unwrap()
-            }));
-        }
+        let path = format!("/flows/F/runs/{r}/steps/start/task");
+        let handles: Vec<_> = (0..64)
+            .map(|_| app.spawn(Method::POST, path.clone(), "{}".into()))
+            .collect();
         let mut ids = Vec::new();
         for h in handles {
-            ids.push(h.await.unwrap());
+            let a = h.await.unwrap();
+            assert_eq!(a.status, StatusCode::OK);
+            ids.push(a.json()["task_id"].as_i64().unwrap());
         }
         ids.sort();
         ids.dedup();
@@ -840,24 +826,18 @@ async fn concurrent_artifact_posts_and_heartbeats_lose_nothing() {
         let base = format!("/flows/F/runs/{r}/steps/start/tasks/{t}");
         let mut handles = Vec::new();
         for i in 0..32 {
-            let router = app.router.clone();
-            let base = base.clone();
-            handles.push(tokio::spawn(async move {
-                use tower::ServiceExt;
-                let batch: Vec<Value> = (0..10)
-                    .map(|j| json!({"name": format!("a{i}_{j}"), "location": "l", "ds_type": "local"}))
-                    .collect();
-                let post = axum::http::Request::post(format!("{base}/artifact"))
-                    .body(axum::body::Body::from(Value::from(batch).to_string()))
-                    .unwrap();
-                let beat = axum::http::Request::post(format!("{base}/heartbeat")).body(axum::body::Body::empty()).unwrap();
-                let a = router.clone().oneshot(post).await.unwrap().status();
-                let b = router.oneshot(beat).await.unwrap().status();
-                (a, b)
-            }));
+            let batch: Vec<Value> = (0..10)
+                .map(|j| json!({"name": format!("a{i}_{j}"), "location": "l", "ds_type": "local"}))
+                .collect();
+            handles.push(app.spawn(
+                Method::POST,
+                format!("{base}/artifact"),
+                Value::from(batch).to_string(),
+            ));
+            handles.push(app.spawn(Method::POST, format!("{base}/heartbeat"), String::new()));
         }
         for h in handles {
-            assert_eq!(h.await.unwrap(), (StatusCode::OK, StatusCode::OK));
+            assert_eq!(h.await.unwrap().status, StatusCode::OK);
         }
         let all = app.get(&format!("{base}/artifacts")).await.json();
         assert_eq!(all.as_array().unwrap().len(), 320, "{}", app.engine);

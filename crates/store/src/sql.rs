@@ -60,6 +60,18 @@ pub(crate) struct SqlStore {
     pub(crate) description: String,
 }
 
+/// The parent-task columns every artifact and metadata row starts with.
+fn task_key_args(task: &TaskRow) -> Vec<Arg> {
+    vec![
+        task.flow_id.as_str().into(),
+        task.run_number.into(),
+        task.run_id.clone().into(),
+        task.step_name.as_str().into(),
+        task.task_id.into(),
+        task.task_name.clone().into(),
+    ]
+}
+
 /// Placeholder numbering for statements built at run time.
 #[derive(Default)]
 struct Args(Vec<Arg>);
@@ -284,6 +296,35 @@ impl SqlStore {
             args.push(task.step_name.as_str()),
             args.push(task.task_id)
         )
+    }
+
+    /// Multi-row INSERTs of `rows` into `target` (table and column list), in chunks that stay under
+    /// SQLite's bound-variable limit; the number of rows inserted.
+    async fn insert_rows(
+        &self,
+        target: &str,
+        tail: &str,
+        rows: impl Iterator<Item = Vec<Arg>>,
+        what: &str,
+    ) -> Result<u64> {
+        let rows: Vec<Vec<Arg>> = rows.collect();
+        let mut created = 0;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut args = Args::default();
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|row| {
+                    let p: Vec<String> = row
+                        .iter()
+                        .map(|a| format!("${}", args.push(a.clone())))
+                        .collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            let sql = format!("INSERT INTO {target} VALUES {} {tail}", values.join(", "));
+            created += self.execute(&sql, args.0, what).await?;
+        }
+        Ok(created)
     }
 
     /// Open-time work: initialise an empty database and refuse one newer than this build.
@@ -668,45 +709,31 @@ impl Store for SqlStore {
     }
 
     async fn create_artifacts(&self, task: &TaskRow, items: &[NewArtifactRow]) -> Result<u64> {
-        let mut created = 0;
-        for chunk in items.chunks(INSERT_CHUNK) {
-            let mut args = Args::default();
-            let ts = now_ms();
-            let mut rows = Vec::with_capacity(chunk.len());
-            for a in chunk {
-                let p: Vec<String> = [
-                    args.push(task.flow_id.as_str()),
-                    args.push(task.run_number),
-                    args.push(task.run_id.clone()),
-                    args.push(task.step_name.as_str()),
-                    args.push(task.task_id),
-                    args.push(task.task_name.clone()),
-                    args.push(a.name.as_str()),
-                    args.push(a.location.as_str()),
-                    args.push(a.ds_type.as_str()),
-                    args.push(a.sha.clone()),
-                    args.push(a.type_.clone()),
-                    args.push(a.content_type.clone()),
-                    args.push(a.user_name.clone()),
-                    args.push(a.attempt_id),
-                    args.push(ts),
-                    args.push(a.tags.as_ref()),
-                    args.push(a.system_tags.as_ref()),
-                ]
-                .iter()
-                .map(|n| format!("${n}"))
-                .collect();
-                rows.push(format!("({})", p.join(", ")));
-            }
-            let sql = format!(
-                "INSERT INTO artifact_v3 (flow_id, run_number, run_id, step_name, task_id, task_name, name, \
-                 location, ds_type, sha, type, content_type, user_name, attempt_id, ts_epoch, tags, system_tags) \
-                 VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
-            );
-            created += self.execute(&sql, args.0, "artifacts").await?;
-        }
-        Ok(created)
+        let rows = items.iter().map(|a| {
+            let mut row = task_key_args(task);
+            row.extend([
+                a.name.as_str().into(),
+                a.location.as_str().into(),
+                a.ds_type.as_str().into(),
+                a.sha.clone().into(),
+                a.type_.clone().into(),
+                a.content_type.clone().into(),
+                a.user_name.clone().into(),
+                a.attempt_id.into(),
+                now_ms().into(),
+                a.tags.as_ref().into(),
+                a.system_tags.as_ref().into(),
+            ]);
+            row
+        });
+        self.insert_rows(
+            "artifact_v3 (flow_id, run_number, run_id, step_name, task_id, task_name, name, location, \
+             ds_type, sha, type, content_type, user_name, attempt_id, ts_epoch, tags, system_tags)",
+            "ON CONFLICT DO NOTHING",
+            rows,
+            "artifacts",
+        )
+        .await
     }
 
     async fn list_artifacts(
@@ -773,40 +800,27 @@ impl Store for SqlStore {
     }
 
     async fn create_metadata(&self, task: &TaskRow, items: &[NewMetadataRow]) -> Result<u64> {
-        let mut created = 0;
-        for chunk in items.chunks(INSERT_CHUNK) {
-            let mut args = Args::default();
-            let ts = now_ms();
-            let mut rows = Vec::with_capacity(chunk.len());
-            for m in chunk {
-                let p: Vec<String> = [
-                    args.push(task.flow_id.as_str()),
-                    args.push(task.run_number),
-                    args.push(task.run_id.clone()),
-                    args.push(task.step_name.as_str()),
-                    args.push(task.task_id),
-                    args.push(task.task_name.clone()),
-                    args.push(m.field_name.as_str()),
-                    args.push(m.value.as_str()),
-                    args.push(m.type_.as_str()),
-                    args.push(m.user_name.clone()),
-                    args.push(ts),
-                    args.push(m.tags.as_ref()),
-                    args.push(m.system_tags.as_ref()),
-                ]
-                .iter()
-                .map(|n| format!("${n}"))
-                .collect();
-                rows.push(format!("({})", p.join(", ")));
-            }
-            let sql = format!(
-                "INSERT INTO metadata_v3 (flow_id, run_number, run_id, step_name, task_id, task_name, field_name, \
-                 value, type, user_name, ts_epoch, tags, system_tags) VALUES {}",
-                rows.join(", ")
-            );
-            created += self.execute(&sql, args.0, "metadata").await?;
-        }
-        Ok(created)
+        let rows = items.iter().map(|m| {
+            let mut row = task_key_args(task);
+            row.extend([
+                m.field_name.as_str().into(),
+                m.value.as_str().into(),
+                m.type_.as_str().into(),
+                m.user_name.clone().into(),
+                now_ms().into(),
+                m.tags.as_ref().into(),
+                m.system_tags.as_ref().into(),
+            ]);
+            row
+        });
+        self.insert_rows(
+            "metadata_v3 (flow_id, run_number, run_id, step_name, task_id, task_name, field_name, value, \
+             type, user_name, ts_epoch, tags, system_tags)",
+            "",
+            rows,
+            "metadata",
+        )
+        .await
     }
 
     async fn list_metadata(

@@ -98,6 +98,24 @@ pub async fn fresh_postgres(base: &str, name: &str) -> String {
     url.to_string()
 }
 
+/// One request through `router`.
+pub async fn send(router: Router, method: Method, path: String, body: String) -> Answer {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .body(Body::from(body))
+        .unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
 impl App {
     /// A router over a store opened elsewhere.
     pub fn over(store: Arc<dyn Store>, engine: &'static str) -> Self {
@@ -139,6 +157,16 @@ impl App {
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
         }
+    }
+
+    /// Send a request from a task of its own, for concurrency tests.
+    pub fn spawn(
+        &self,
+        method: Method,
+        path: String,
+        body: String,
+    ) -> tokio::task::JoinHandle<Answer> {
+        tokio::spawn(send(self.router.clone(), method, path, body))
     }
 
     pub async fn get(&self, path: &str) -> Answer {
