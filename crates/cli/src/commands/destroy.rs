@@ -61,11 +61,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         DeletionProtection::Parameter(name) => println!(
             "Deletion protection on the database is turned off first (an update setting {name}=false), then the stack is deleted."
         ),
-        DeletionProtection::Fixed(ids) => println!(
-            "Warning: deletion protection on {} is written into the stack's template, so CloudFormation will fail to delete it. \
-             Run `mfstack deploy` with this version first (the protection becomes a parameter), or turn it off in the RDS console.",
-            ids.join(", ")
-        ),
+        DeletionProtection::Fixed(ids) => {
+            // Deleting would fail at the database after everything else is gone: refuse up front.
+            return Err(hinted(
+                format!(
+                    "deletion protection on {} is written into the stack's template, so CloudFormation \
+                     cannot delete it; nothing was deleted",
+                    ids.join(", ")
+                ),
+                format!(
+                    "run `mfstack deploy --stack-name {}` with this version first (the protection becomes \
+                     the DatabaseDeletionProtection parameter), then destroy again",
+                    args.stack_name
+                ),
+            ));
+        }
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
