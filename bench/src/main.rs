@@ -36,15 +36,26 @@ pub struct Args {
     /// Tiny counts, to check that the benchmark itself works.
     #[arg(long)]
     pub smoke: bool,
-    /// Run only the SQLite backend.
-    #[arg(long)]
-    pub sqlite_only: bool,
+    /// Which backends to run.
+    #[arg(long, value_enum, default_value_t = Backends::Both)]
+    pub backends: Backends,
     /// Run only the scenarios whose label contains this text (e.g. "artifact"), for profiling.
     #[arg(long)]
     pub only: Option<String>,
     /// Requests in flight at each level.
     #[arg(long, value_delimiter = ',', default_values_t = suite::LADDER)]
     pub levels: Vec<usize>,
+}
+
+/// The backends a run covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backends {
+    /// SQLite, and PostgreSQL when a server is given.
+    Both,
+    /// SQLite only.
+    Sqlite,
+    /// PostgreSQL only.
+    Postgres,
 }
 
 fn main() -> ExitCode {

@@ -10,7 +10,6 @@ use anyhow::{Context, bail, ensure};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use crate::Args;
 use crate::bodies::{Artifact, Flow, Run, StepOrTask, now_ms};
 use crate::client::{Http, int_field};
 use crate::direct::Pools;
@@ -22,6 +21,7 @@ use crate::scenarios::{
 };
 use crate::server::Server;
 use crate::statements::Statements;
+use crate::{Args, Backends};
 
 /// Requests in flight at each level, unless `--levels` says otherwise.
 pub const LADDER: [usize; 3] = [1, 16, 64];
@@ -53,25 +53,19 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     let mut clean = true;
 
     let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let sqlite_url = format!("sqlite://{}", tmp.path().join("bench.db").display());
-    let report = backend(
-        &args,
-        Engine::Sqlite,
-        &sqlite_url,
-        &sqlite_url,
-        tmp.path(),
-        sizes,
-    )
-    .await?;
-    clean &= publish(&mut doc, &report);
+    if args.backends != Backends::Postgres {
+        let url = format!("sqlite://{}", tmp.path().join("bench.db").display());
+        let report = backend(&args, Engine::Sqlite, &url, tmp.path(), sizes).await?;
+        clean &= publish(&mut doc, &report);
+    }
 
-    match (&args.postgres_url, args.sqlite_only) {
-        (_, true) => skip(&mut doc, "--sqlite-only was given"),
-        (None, false) => skip(
+    match (&args.postgres_url, args.backends) {
+        (_, Backends::Sqlite) => skip(&mut doc, "--backends sqlite was given"),
+        (None, _) => skip(
             &mut doc,
             "no PostgreSQL server: pass --postgres-url or set MFSTACK_TEST_POSTGRES_URL",
         ),
-        (Some(admin_url), false) => {
+        (Some(admin_url), _) => {
             let db_name = format!("mfstack_bench_{}", std::process::id());
             let url = database_url(admin_url, &db_name)?;
             admin(
@@ -80,7 +74,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             )
             .await?;
             admin(admin_url, &format!("CREATE DATABASE {db_name}")).await?;
-            let result = backend(&args, Engine::Postgres, &url, &url, tmp.path(), sizes).await;
+            let result = backend(&args, Engine::Postgres, &url, tmp.path(), sizes).await;
             let dropped = admin(
                 admin_url,
                 &format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
@@ -167,7 +161,6 @@ async fn backend(
     args: &Args,
     engine: Engine,
     url: &str,
-    direct_url: &str,
     tmp: &Path,
     sizes: Sizes,
 ) -> anyhow::Result<BackendReport> {
@@ -183,8 +176,8 @@ async fn backend(
     let server = Server::start(&args.mfstack, url, args.pool_max, log("serve")).await?;
     let idle = server.memory()?;
     let db = match engine {
-        Engine::Sqlite => Pools::sqlite(direct_url, args.pool_max).await?,
-        Engine::Postgres => Pools::postgres(direct_url, args.pool_max).await?,
+        Engine::Sqlite => Pools::sqlite(url, args.pool_max).await?,
+        Engine::Postgres => Pools::postgres(url, args.pool_max).await?,
     };
     let database = match engine {
         Engine::Sqlite => "embedded, WAL".to_owned(),

@@ -618,15 +618,25 @@ pub async fn status(aws: &Aws, stack: &str) -> Result<Option<StackState>, Error>
         .last_updated_time()
         .or(s.creation_time())
         .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
-    let resources = aws
+    let resources = match aws
         .cloudformation()
         .describe_stack_resources()
         .stack_name(stack)
         .send()
         .await
-        .map_err(|e| Error::from_sdk("DescribeStackResources", e))?;
+    {
+        Ok(r) => r.stack_resources().to_vec(),
+        // The resource list only adds failure reasons; a server-side fault there (moto cannot list
+        // some resource types) should not hide the stack's own status.
+        Err(e)
+            if e.raw_response()
+                .is_some_and(|r| r.status().is_server_error()) =>
+        {
+            Vec::new()
+        }
+        Err(e) => return Err(Error::from_sdk("DescribeStackResources", e)),
+    };
     let failed = resources
-        .stack_resources()
         .iter()
         .filter(|r| {
             r.resource_status()
