@@ -115,7 +115,7 @@ impl Statements {
                 "SELECT {TASK_COLS} FROM tasks_v3 WHERE flow_id = $1 AND run_number = $2 AND step_name = $3"
             ),
             list_run_artifacts: format!(
-                "SELECT {ARTIFACT_COLS} FROM artifact_v3 WHERE flow_id = $1 AND run_number = $2 ORDER BY attempt_id DESC"
+                "SELECT {ARTIFACT_COLS} FROM artifact_v3 WHERE flow_id = $1 AND run_number = $2"
             ),
             list_runs_by_status: format!(
                 "SELECT {RUN_COLS}, r.status FROM (SELECT r.*, {} AS status FROM runs_v3 r WHERE r.flow_id = $1) r \

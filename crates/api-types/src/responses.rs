@@ -302,3 +302,108 @@ mod tests {
         assert_eq!(message_string_body("Invalid cursor"), r#""Invalid cursor""#);
     }
 }
+
+/// A borrowed view of an [`ExposedId`], for serialising without copying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ExposedIdRef<'a> {
+    /// Server-assigned integer id.
+    Int(i64),
+    /// Client-chosen string id.
+    Str(&'a str),
+}
+
+impl<'a> ExposedIdRef<'a> {
+    /// The exposed id: `name` when present, else `number`.
+    pub fn pick(name: Option<&'a str>, number: i64) -> Self {
+        match name {
+            Some(s) => ExposedIdRef::Str(s),
+            None => ExposedIdRef::Int(number),
+        }
+    }
+}
+
+/// An [`Artifact`] that borrows its fields, so large listings serialise without copying every row
+/// and its run's tags. Same keys, same order, same bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactRef<'a> {
+    /// Flow name.
+    pub flow_id: &'a str,
+    /// Exposed run id.
+    pub run_number: ExposedIdRef<'a>,
+    /// Step name.
+    pub step_name: &'a str,
+    /// Exposed task id.
+    pub task_id: ExposedIdRef<'a>,
+    /// Artifact name.
+    pub name: &'a str,
+    /// Datastore location.
+    pub location: &'a str,
+    /// Datastore type.
+    pub ds_type: &'a str,
+    /// Content hash.
+    pub sha: Option<&'a str>,
+    /// Artifact type.
+    #[serde(rename = "type")]
+    pub type_: Option<&'a str>,
+    /// Serialisation encoding.
+    pub content_type: Option<&'a str>,
+    /// Creator.
+    pub user_name: Option<&'a str>,
+    /// Attempt that wrote it.
+    pub attempt_id: i64,
+    /// Creation time, epoch milliseconds.
+    pub ts_epoch: i64,
+    /// The run's tags.
+    pub tags: Option<&'a Value>,
+    /// The run's system tags.
+    pub system_tags: Option<&'a Value>,
+}
+
+#[cfg(test)]
+mod ref_tests {
+    use super::*;
+
+    #[test]
+    fn artifact_ref_serialises_like_artifact() {
+        let tags = serde_json::json!(["a"]);
+        let owned = Artifact {
+            flow_id: "F".into(),
+            run_number: ExposedId::Int(4),
+            step_name: "s".into(),
+            task_id: ExposedId::Str("pod-1".into()),
+            name: "x".into(),
+            location: "l".into(),
+            ds_type: "local".into(),
+            sha: Some("h".into()),
+            type_: None,
+            content_type: Some("c".into()),
+            user_name: None,
+            attempt_id: 2,
+            ts_epoch: 9,
+            tags: Some(tags.clone()),
+            system_tags: None,
+        };
+        let borrowed = ArtifactRef {
+            flow_id: "F",
+            run_number: ExposedIdRef::pick(None, 4),
+            step_name: "s",
+            task_id: ExposedIdRef::pick(Some("pod-1"), 0),
+            name: "x",
+            location: "l",
+            ds_type: "local",
+            sha: Some("h"),
+            type_: None,
+            content_type: Some("c"),
+            user_name: None,
+            attempt_id: 2,
+            ts_epoch: 9,
+            tags: Some(&tags),
+            system_tags: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&owned).unwrap(),
+            serde_json::to_string(&borrowed).unwrap()
+        );
+    }
+}

@@ -128,7 +128,7 @@ async fn scoped(
         latest_attempts(rows)
     };
     let tags = run.graft();
-    let out: Vec<_> = rows.into_iter().map(|r| r.into_wire(&tags)).collect();
+    let out: Vec<_> = rows.iter().map(|r| r.as_wire(&tags)).collect();
     Ok(listing(&out, info))
 }
 
@@ -205,7 +205,7 @@ async fn list_attempt(
         .list_artifacts(ArtifactScope::TaskAttempt(&task_row, attempt), None)
         .await?;
     let tags = run_row.graft();
-    let out: Vec<_> = page.rows.into_iter().map(|r| r.into_wire(&tags)).collect();
+    let out: Vec<_> = page.rows.iter().map(|r| r.as_wire(&tags)).collect();
     Ok(listing(&out, None))
 }
 

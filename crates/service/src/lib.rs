@@ -26,6 +26,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Uri};
 use axum::response::IntoResponse;
+use axum::serve::ListenerExt;
 use mfstack_api_types::{API_VERSION, PRODUCT_VERSION_HEADER, VERSION_HEADER};
 use mfstack_store::Store;
 use tokio::net::TcpListener;
@@ -153,6 +154,10 @@ pub async fn serve(
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    // Small JSON answers go out at once instead of waiting on Nagle's algorithm.
+    let metadata = metadata.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let api =
         axum::serve(metadata, router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
     let migrations = migration.map(|listener| {

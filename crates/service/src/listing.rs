@@ -78,8 +78,14 @@ fn decode_cursor<C: DeserializeOwned>(token: &str) -> Result<C, ServiceError> {
 
 /// A JSON response with `Content-Type: application/json`.
 pub fn json<T: Serialize>(value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => (
+    sized_json(value, 128)
+}
+
+/// A JSON body written into a buffer of about the expected size, so big listings do not regrow it.
+fn sized_json<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Response {
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -119,7 +125,8 @@ impl PageInfo {
 
 /// A JSON array, with the page headers when it is a page.
 pub fn listing<T: Serialize>(rows: &[T], page: Option<PageInfo>) -> Response {
-    let mut response = json(&rows);
+    // About 400 bytes a row for artifacts and tasks, the big listings.
+    let mut response = sized_json(rows, 64 + rows.len() * 400);
     if let Some(page) = page {
         let headers = response.headers_mut();
         headers.insert("X-Limit", HeaderValue::from(page.limit));

@@ -283,6 +283,27 @@ pub struct ArtifactRow {
 }
 
 impl ArtifactRow {
+    /// Borrowed wire form with the run's tags, for listings.
+    pub fn as_wire<'a>(&'a self, run: &'a RunTags) -> api::ArtifactRef<'a> {
+        api::ArtifactRef {
+            flow_id: &self.flow_id,
+            run_number: api::ExposedIdRef::pick(self.run_id.as_deref(), self.run_number),
+            step_name: &self.step_name,
+            task_id: api::ExposedIdRef::pick(self.task_name.as_deref(), self.task_id),
+            name: &self.name,
+            location: &self.location,
+            ds_type: &self.ds_type,
+            sha: self.sha.as_deref(),
+            type_: self.type_.as_deref(),
+            content_type: self.content_type.as_deref(),
+            user_name: self.user_name.as_deref(),
+            attempt_id: self.attempt_id,
+            ts_epoch: self.ts_epoch,
+            tags: run.tags.as_ref(),
+            system_tags: run.system_tags.as_ref(),
+        }
+    }
+
     /// Wire form with the run's tags.
     pub fn into_wire(self, run: &RunTags) -> api::Artifact {
         api::Artifact {

@@ -744,9 +744,7 @@ impl Store for SqlStore {
         let mut args = Args::default();
         let cond = Self::artifact_scope(scope, &mut args);
         let Some(page) = page else {
-            let sql = format!(
-                "SELECT {ARTIFACT_COLS} FROM artifact_v3 WHERE {cond} ORDER BY attempt_id DESC"
-            );
+            let sql = format!("SELECT {ARTIFACT_COLS} FROM artifact_v3 WHERE {cond}");
             let rows = self.all(&self.reader, &sql, args.0, "artifacts").await?;
             return Ok(Page {
                 rows,
