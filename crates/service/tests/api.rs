@@ -125,15 +125,7 @@ async fn runs_ids_user_and_duplicates() {
             app.get("/flows/F/runs/-1").await.status,
             StatusCode::NOT_FOUND
         );
-        assert_eq!(
-            app.get("/flows/F/runs")
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(app.count("/flows/F/runs").await, 2);
         assert_eq!(app.get("/flows/NOPE/runs").await.json(), json!([]));
     }
 }
@@ -202,22 +194,10 @@ async fn steps_and_tasks_graft_run_tags() {
             .post("/flows/F/runs/424242/steps/start/step", "{}")
             .await;
         assert_eq!(no_run.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.count(&format!("/flows/F/runs/{r}/steps")).await, 1);
         assert_eq!(
-            app.get(&format!("/flows/F/runs/{r}/steps"))
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            app.get(&format!("/flows/F/runs/{r}/steps/start/tasks"))
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
+            app.count(&format!("/flows/F/runs/{r}/steps/start/tasks"))
+                .await,
             2
         );
         assert_eq!(app.get("/flows/F/runs/9999/steps").await.json(), json!([]));
@@ -381,15 +361,7 @@ async fn artifacts_latest_attempt_and_attempt_routes() {
                 .iter()
                 .all(|a| a["attempt_id"] == 1 && a["tags"] == json!(["t1"]))
         );
-        assert_eq!(
-            app.get(&format!("{base}/attempt/0/artifacts"))
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            3
-        );
+        assert_eq!(app.count(&format!("{base}/attempt/0/artifacts")).await, 3);
         assert_eq!(
             app.get(&format!("{base}/artifacts/x")).await.json()["attempt_id"],
             1
@@ -408,23 +380,11 @@ async fn artifacts_latest_attempt_and_attempt_routes() {
             StatusCode::BAD_REQUEST
         );
         assert_eq!(
-            app.get(&format!("/flows/F/runs/{r}/steps/start/artifacts"))
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
+            app.count(&format!("/flows/F/runs/{r}/steps/start/artifacts"))
+                .await,
             2
         );
-        assert_eq!(
-            app.get(&format!("/flows/F/runs/{r}/artifacts"))
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(app.count(&format!("/flows/F/runs/{r}/artifacts")).await, 2);
         let unregistered = app
             .post(
                 &format!("/flows/F/runs/{r}/steps/start/tasks/999999/artifact"),
@@ -491,15 +451,7 @@ async fn metadata_values_duplicates_and_own_tags() {
             "metadata keeps its own tags"
         );
         assert!(attempt["id"].as_i64().is_some());
-        assert_eq!(
-            app.get(&format!("/flows/F/runs/{r}/metadata"))
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            6
-        );
+        assert_eq!(app.count(&format!("/flows/F/runs/{r}/metadata")).await, 6);
         let page = app.get(&format!("{base}?_limit=4")).await;
         assert_eq!(page.json().as_array().unwrap().len(), 4);
         let cursor = page.headers["x-next-cursor"].to_str().unwrap().to_owned();
@@ -536,7 +488,7 @@ async fn filtered_tasks_by_metadata_regex() {
             ))
             .await;
         assert_eq!(hit.json(), json!([format!("F/{r}/start/{t1}")]));
-        assert_eq!(app.get(&base).await.json().as_array().unwrap().len(), 2);
+        assert_eq!(app.count(&base).await, 2);
         assert_eq!(
             app.get(&format!("{base}?pattern=(")).await.status,
             StatusCode::BAD_REQUEST
@@ -575,51 +527,11 @@ async fn run_filters_status_and_pagination() {
             .map(|r| r["run_number"].as_i64().unwrap())
             .collect();
         assert_eq!(first, vec![numbers[4], numbers[3]], "newest first");
-        assert_eq!(
-            app.get("/flows/F/runs?user_name=u1")
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            app.get("/flows/F/runs?user_name:sw=U")
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            5
-        );
-        assert_eq!(
-            app.get("/flows/F/runs?_tags:any=even")
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            3
-        );
-        assert_eq!(
-            app.get("/flows/F/runs?_tags=even,odd")
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            0
-        );
-        assert_eq!(
-            app.get("/flows/F/runs?run_id=null")
-                .await
-                .json()
-                .as_array()
-                .unwrap()
-                .len(),
-            5
-        );
+        assert_eq!(app.count("/flows/F/runs?user_name=u1").await, 1);
+        assert_eq!(app.count("/flows/F/runs?user_name:sw=U").await, 5);
+        assert_eq!(app.count("/flows/F/runs?_tags:any=even").await, 3);
+        assert_eq!(app.count("/flows/F/runs?_tags=even,odd").await, 0);
+        assert_eq!(app.count("/flows/F/runs?run_id=null").await, 5);
         let running = app.get("/flows/F/runs?status=running").await.json();
         assert_eq!(
             running.as_array().unwrap().len(),

@@ -105,6 +105,10 @@ pub async fn send(router: Router, method: Method, path: String, body: String) ->
         .uri(path)
         .body(Body::from(body))
         .unwrap();
+    answer(router, req).await
+}
+
+async fn answer(router: Router, req: Request<Body>) -> Answer {
     let resp = router.oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -148,15 +152,17 @@ impl App {
                     .unwrap_or_else(Body::empty),
             )
             .unwrap();
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        answer(self.router.clone(), req).await
+    }
+
+    /// How many items a listing returns.
+    pub async fn count(&self, path: &str) -> usize {
+        self.get(path)
+            .await
+            .json()
+            .as_array()
+            .expect("a JSON array")
+            .len()
     }
 
     /// Send a request from a task of its own, for concurrency tests.
