@@ -438,22 +438,8 @@ pub async fn destroy(
         .send()
         .await
         .map_err(|e| Error::from_sdk("DeleteStack", e))?;
-    let end = wait_for_stack(
-        aws,
-        &plan.stack_id,
-        plan.deleted.len() + plan.kept.len(),
-        poll,
-        None,
-        ui,
-    )
-    .await?;
-    if phase(AnyStatus::Stack(&end.status)) != Phase::Complete {
-        return Err(Error::DeployFailed {
-            stack: plan.stack_id.clone(),
-            status: end.status.as_str().into(),
-            causes: end.causes,
-        });
-    }
+    let total = plan.deleted.len() + plan.kept.len();
+    let status = wait_until_complete(aws, &plan.stack_id, total, poll, None, ui).await?;
     let mut removed = Vec::new();
     if delete_data {
         for b in plan.retained_buckets() {
@@ -462,7 +448,7 @@ pub async fn destroy(
         }
     }
     Ok(DestroyReport {
-        status: end.status.as_str().to_string(),
+        status,
         buckets_removed: removed,
     })
 }
@@ -513,22 +499,8 @@ async fn lift_deletion_protection(
         Err(e) if e.message().is_some_and(is_no_change) => return Ok(()),
         Err(e) => return Err(Error::from_sdk("UpdateStack", e)),
     }
-    let end = wait_for_stack(
-        aws,
-        &plan.stack_id,
-        1,
-        poll,
-        Some(cut.unwrap_or(aws_smithy_types::DateTime::from_secs(0))),
-        ui,
-    )
-    .await?;
-    if phase(AnyStatus::Stack(&end.status)) != Phase::Complete {
-        return Err(Error::DeployFailed {
-            stack: plan.stack_id.clone(),
-            status: end.status.as_str().into(),
-            causes: end.causes,
-        });
-    }
+    let since = Some(cut.unwrap_or(aws_smithy_types::DateTime::from_secs(0)));
+    wait_until_complete(aws, &plan.stack_id, 1, poll, since, ui).await?;
     Ok(())
 }
 
@@ -603,6 +575,27 @@ pub struct StackState {
     pub outputs: usize,
     /// Resources that failed in the latest operation, from the stack's resource list.
     pub failed: Vec<RootCause>,
+}
+
+/// Wait for `stack_id` to settle and return its final status; anything but a completed operation is
+/// a failure with its causes.
+async fn wait_until_complete(
+    aws: &Aws,
+    stack_id: &str,
+    total: usize,
+    poll: std::time::Duration,
+    since: Option<aws_smithy_types::DateTime>,
+    ui: &mut dyn DeployUi,
+) -> Result<String, Error> {
+    let end = wait_for_stack(aws, stack_id, total, poll, since, ui).await?;
+    if phase(AnyStatus::Stack(&end.status)) != Phase::Complete {
+        return Err(Error::DeployFailed {
+            stack: stack_id.to_string(),
+            status: end.status.as_str().into(),
+            causes: end.causes,
+        });
+    }
+    Ok(end.status.as_str().to_string())
 }
 
 /// Status of `stack`, or `None` when it does not exist.
