@@ -1,19 +1,8 @@
-//! The statements the service issues for each benchmarked request, with the same text as
-//! `crates/store/src/sql.rs` (placeholders `$N` on both engines). Keep the two in step: when a
-//! store query changes, change it here too, or the limit measures a different query.
+//! The statements the service issues for each benchmarked request. Column lists and the status
+//! expression come from `mfstack_store::statements`, the text the store itself sends; the rest
+//! mirrors `crates/store/src/sql.rs` (placeholders `$N` on both engines).
 
-const RUN_COLS: &str = "r.flow_id, CAST(r.run_number AS BIGINT) AS run_number, r.run_id, r.user_name, \
-     r.ts_epoch, r.tags, r.system_tags, r.last_heartbeat_ts";
-const RUN_RETURNING: &str = "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, user_name, \
-     ts_epoch, tags, system_tags, last_heartbeat_ts";
-const TASK_COLS: &str = "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, step_name, \
-     task_id, task_name, user_name, ts_epoch, last_heartbeat_ts";
-const ARTIFACT_COLS: &str = "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, step_name, \
-     task_id, task_name, name, location, ds_type, sha, type, content_type, user_name, \
-     CAST(attempt_id AS BIGINT) AS attempt_id, ts_epoch";
-
-/// Seconds a run stays "running" after its last heartbeat (`RUN_INACTIVE_CUTOFF_SECONDS`).
-const RUN_INACTIVE_CUTOFF_SECONDS: i64 = 360;
+use mfstack_store::statements::{ARTIFACT_COLS, RUN_COLS, RUN_RETURNING, TASK_COLS, status_sql};
 
 /// Every statement text, built once.
 pub struct Statements {
@@ -50,31 +39,6 @@ fn values(rows: usize, cols: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The derived run status of `store::sql::status_sql` with now in placeholder `$now`.
-fn status_sql(now: usize) -> String {
-    let latest = |field: &str, col: &str| {
-        format!(
-            "(SELECT m.{col} FROM metadata_v3 m WHERE m.flow_id = r.flow_id \
-             AND m.run_number = r.run_number AND m.step_name = 'end' AND m.field_name = '{field}' \
-             ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1)"
-        )
-    };
-    let ok = format!("LOWER({})", latest("attempt_ok", "value"));
-    let truthy = "('true', 't', '1', 'yes', 'y', 'on')";
-    let falsy = "('false', 'f', '0', 'no', 'n', 'off')";
-    format!(
-        "CASE \
-         WHEN {ok} IN {falsy} AND {attempt_ts} > {ok_ts} THEN 'running' \
-         WHEN {ok} IN {truthy} THEN 'completed' \
-         WHEN {ok} IN {falsy} THEN 'failed' \
-         WHEN r.last_heartbeat_ts IS NOT NULL AND ABS(${now} - r.last_heartbeat_ts) <= {cutoff} \
-         THEN 'running' ELSE 'failed' END",
-        ok_ts = latest("attempt_ok", "ts_epoch"),
-        attempt_ts = latest("attempt", "ts_epoch"),
-        cutoff = RUN_INACTIVE_CUTOFF_SECONDS,
-    )
 }
 
 impl Statements {

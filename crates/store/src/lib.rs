@@ -13,6 +13,7 @@ mod postgres;
 mod query;
 mod sql;
 mod sqlite;
+pub mod statements;
 
 use std::sync::Arc;
 use std::time::Duration;

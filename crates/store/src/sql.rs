@@ -14,30 +14,11 @@ use crate::dialect::Dialect;
 use crate::migrate::{self, UpgradeOutcome};
 use crate::pool::{Arg, DbPool, bind_args, with_pool};
 use crate::query::*;
+use crate::statements::*;
 use crate::*;
-
-const FLOW_COLS: &str = "flow_id, user_name, ts_epoch, tags, system_tags";
-const RUN_COLS: &str = "r.flow_id, CAST(r.run_number AS BIGINT) AS run_number, r.run_id, r.user_name, \
-     r.ts_epoch, r.tags, r.system_tags, r.last_heartbeat_ts";
-/// SQLite's RETURNING takes no table-qualified names.
-const RUN_RETURNING: &str = "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, user_name, \
-     ts_epoch, tags, system_tags, last_heartbeat_ts";
-const STEP_COLS: &str =
-    "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, step_name, user_name, ts_epoch";
-const TASK_COLS: &str = "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, step_name, \
-     task_id, task_name, user_name, ts_epoch, last_heartbeat_ts";
-const ARTIFACT_COLS: &str = "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, step_name, \
-     task_id, task_name, name, location, ds_type, sha, type, content_type, user_name, \
-     CAST(attempt_id AS BIGINT) AS attempt_id, ts_epoch";
-const METADATA_COLS: &str = "id, flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, \
-     step_name, task_id, task_name, field_name, value, type, user_name, ts_epoch, tags, system_tags";
 
 /// Rows per multi-row INSERT: 500 rows of 17 columns stays under SQLite's bound-variable limit.
 const INSERT_CHUNK: usize = 500;
-
-/// Seconds after the last heartbeat that a run without an end result still counts as running
-/// (`RUN_INACTIVE_CUTOFF_TIME`, spec 6.3).
-const RUN_INACTIVE_CUTOFF_SECONDS: i64 = 360;
 
 /// Epoch milliseconds now.
 pub(crate) fn now_ms() -> i64 {
@@ -213,32 +194,6 @@ impl SqlStore {
             RunField::User => self.dialect.verified_user().into(),
             RunField::Status => "r.status".into(),
         }
-    }
-
-    /// Derived run status (spec 6.3) for run `r`; `$now` is epoch seconds.
-    fn status_sql(&self, now: usize) -> String {
-        let latest = |field: &str, col: &str| {
-            format!(
-                "(SELECT m.{col} FROM metadata_v3 m WHERE m.flow_id = r.flow_id \
-                 AND m.run_number = r.run_number AND m.step_name = 'end' AND m.field_name = '{field}' \
-                 ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1)"
-            )
-        };
-        let ok_value = format!("LOWER({})", latest("attempt_ok", "value"));
-        let truthy = "('true', 't', '1', 'yes', 'y', 'on')";
-        let falsy = "('false', 'f', '0', 'no', 'n', 'off')";
-        format!(
-            "CASE \
-             WHEN {ok} IN {falsy} AND {attempt_ts} > {ok_ts} THEN 'running' \
-             WHEN {ok} IN {truthy} THEN 'completed' \
-             WHEN {ok} IN {falsy} THEN 'failed' \
-             WHEN r.last_heartbeat_ts IS NOT NULL AND ABS(${now} - r.last_heartbeat_ts) <= {cutoff} \
-             THEN 'running' ELSE 'failed' END",
-            ok = ok_value,
-            ok_ts = latest("attempt_ok", "ts_epoch"),
-            attempt_ts = latest("attempt", "ts_epoch"),
-            cutoff = RUN_INACTIVE_CUTOFF_SECONDS,
-        )
     }
 
     fn tag_sql(&self, filter: &TagFilter, args: &mut Args) -> String {
@@ -451,7 +406,7 @@ impl Store for SqlStore {
             let now = args.push(now_s());
             format!(
                 "(SELECT r.*, {} AS status FROM runs_v3 r WHERE r.flow_id = ${flow})",
-                self.status_sql(now)
+                status_sql(now)
             )
         } else {
             "runs_v3".to_owned()
