@@ -75,6 +75,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         body_limit: args.body_limit_mib.saturating_mul(1024 * 1024),
         upgrade_enabled: args.migration_endpoints.trim() != "0",
         path_prefix: args.path_prefix,
+        ..Settings::default()
     };
     mfstack_service::serve(
         AppState::new(store, settings),
