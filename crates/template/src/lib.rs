@@ -7,7 +7,7 @@
 //!
 //! The root template keeps the reference template's 15 parameter names, the logical ids of every
 //! resource it keeps, and its 15 output names, so an existing reference stack can be updated in
-//! place. [`OUTPUT_CONFIG_KEYS`] says which Metaflow setting each output feeds.
+//! place. [`config_keys`] says which Metaflow setting each output feeds.
 //!
 //! # The UI nested stack
 //!
@@ -20,11 +20,13 @@
 #![warn(missing_docs)]
 
 pub mod components;
+pub mod config_keys;
 pub mod intrinsics;
 pub mod params;
 pub mod pins;
 pub mod template;
 
+pub use config_keys::{FIXED_CONFIG, OUTPUT_CONFIG_KEYS, config_key};
 pub use params::{ParamError, StackParams};
 pub use template::{INLINE_TEMPLATE_LIMIT, Template};
 
@@ -32,50 +34,12 @@ use components::{
     api_gateway, compute, iam, metadata_service, migrations, network, notebook, scheduling,
     storage, ui,
 };
+use config_keys as keys;
 use intrinsics::r#ref;
 use params::Partition;
 
 /// The root parameter a deployer sets to the S3 `https://` URL of the uploaded UI template.
 pub const UI_TEMPLATE_URL_PARAMETER: &str = params::UI_TEMPLATE_URL;
-
-/// Each root output and the Metaflow config key (`~/.metaflowconfig/config.json`) it feeds.
-///
-/// `ApiKeyId` holds the key's id: the config wants its *value*, read with
-/// `aws apigateway get-api-key --api-key <id> --include-value`. Outputs that feed no key
-/// (`MetaflowUserRoleArn`, `SageMakerNoteBookURL`, `MigrationFunctionName`, `UIServiceUrl`) are absent.
-pub const OUTPUT_CONFIG_KEYS: &[(&str, &str)] = &[
-    (storage::OUT_DATASTORE_URL, "METAFLOW_DATASTORE_SYSROOT_S3"),
-    (storage::OUT_DATATOOLS_URL, "METAFLOW_DATATOOLS_S3ROOT"),
-    (compute::OUT_JOB_QUEUE, "METAFLOW_BATCH_JOB_QUEUE"),
-    (compute::OUT_JOB_ROLE, "METAFLOW_ECS_S3_ACCESS_IAM_ROLE"),
-    (api_gateway::OUT_SERVICE_URL, "METAFLOW_SERVICE_URL"),
-    (
-        metadata_service::OUT_INTERNAL_URL,
-        "METAFLOW_SERVICE_INTERNAL_URL",
-    ),
-    (api_gateway::OUT_API_KEY_ID, "METAFLOW_SERVICE_AUTH_KEY"),
-    (
-        scheduling::OUT_EVENTBRIDGE_ROLE,
-        "METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE",
-    ),
-    (scheduling::OUT_STEP_FUNCTIONS_ROLE, "METAFLOW_SFN_IAM_ROLE"),
-    (scheduling::OUT_TABLE_NAME, "METAFLOW_SFN_DYNAMO_DB_TABLE"),
-    (ui::OUT_UI_CLOUDFRONT_URL, "METAFLOW_UI_URL"),
-];
-
-/// Settings a Metaflow config needs that no output carries.
-pub const FIXED_CONFIG: &[(&str, &str)] = &[
-    ("METAFLOW_DEFAULT_DATASTORE", "s3"),
-    ("METAFLOW_DEFAULT_METADATA", "service"),
-];
-
-/// The Metaflow config key an output feeds, if any.
-pub fn config_key(output: &str) -> Option<&'static str> {
-    OUTPUT_CONFIG_KEYS
-        .iter()
-        .find(|(o, _)| *o == output)
-        .map(|(_, k)| *k)
-}
 
 /// The reference template's fifteen output names.
 pub const REFERENCE_OUTPUTS: [&str; 15] = [
@@ -167,32 +131,7 @@ pub fn build(p: &StackParams) -> Result<Stack, TemplateError> {
     };
     let client_policy = iam::add_client_policy(&mut t, &access)?;
     iam::add_user_role(&mut t, p, &client_policy)?;
-    let config = notebook::NotebookConfig {
-        values: vec![
-            ("METAFLOW_DATASTORE_SYSROOT_S3", storage::datastore_root()),
-            ("METAFLOW_DATATOOLS_S3ROOT", storage::datatools_root()),
-            ("METAFLOW_DEFAULT_DATASTORE", "s3".into()),
-            ("METAFLOW_DEFAULT_METADATA", "service".into()),
-            ("METAFLOW_SERVICE_URL", service.internal_url.clone()),
-            ("METAFLOW_BATCH_JOB_QUEUE", batch.job_queue_arn.clone()),
-            (
-                "METAFLOW_ECS_S3_ACCESS_IAM_ROLE",
-                batch.job_role_arn.clone(),
-            ),
-            (
-                "METAFLOW_SFN_IAM_ROLE",
-                sched.step_functions_role_arn.clone(),
-            ),
-            (
-                "METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE",
-                sched.eventbridge_role_arn.clone(),
-            ),
-            (
-                "METAFLOW_SFN_DYNAMO_DB_TABLE",
-                r#ref(scheduling::STATE_TABLE),
-            ),
-        ],
-    };
+    let config = notebook_config(&service, &batch, &sched);
     notebook::add(&mut t, p, &net, &store, &client_policy, &config)?;
     ui::add(&mut t, &net, &store, &service)?;
     t.validate()?;
@@ -200,4 +139,30 @@ pub fn build(p: &StackParams) -> Result<Stack, TemplateError> {
     let ui = ui::template()?;
     ui.validate()?;
     Ok(Stack { root: t, ui })
+}
+
+/// The notebook's Metaflow profile. It reaches the service inside the VPC, so its service URL is the
+/// internal one, and it needs no API key.
+fn notebook_config(
+    service: &metadata_service::MetadataService,
+    batch: &compute::Compute,
+    sched: &scheduling::Scheduling,
+) -> notebook::NotebookConfig {
+    let mut values = vec![
+        (keys::DATASTORE_SYSROOT_S3, storage::datastore_root()),
+        (keys::DATATOOLS_S3ROOT, storage::datatools_root()),
+    ];
+    values.extend(FIXED_CONFIG.iter().map(|(k, v)| (*k, (*v).into())));
+    values.extend([
+        (keys::SERVICE_URL, service.internal_url.clone()),
+        (keys::BATCH_JOB_QUEUE, batch.job_queue_arn.clone()),
+        (keys::ECS_S3_ACCESS_IAM_ROLE, batch.job_role_arn.clone()),
+        (keys::SFN_IAM_ROLE, sched.step_functions_role_arn.clone()),
+        (
+            keys::EVENTS_SFN_ACCESS_IAM_ROLE,
+            sched.eventbridge_role_arn.clone(),
+        ),
+        (keys::SFN_DYNAMO_DB_TABLE, r#ref(scheduling::STATE_TABLE)),
+    ]);
+    notebook::NotebookConfig { values }
 }

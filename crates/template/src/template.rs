@@ -282,7 +282,7 @@ impl Resource {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Output {
-    /// What the value is, naming the `METAFLOW_*` key it feeds.
+    /// What the value is, ending with the `METAFLOW_*` key it feeds, if any.
     pub description: String,
     /// The value.
     pub value: Expr,
@@ -359,7 +359,9 @@ impl Template {
         Ok(self.resources.entry(id.to_string()).or_insert(r))
     }
 
-    /// Add an output.
+    /// Add an output. An output that feeds a Metaflow setting gets ` [METAFLOW_…]` appended to its
+    /// description from [`crate::config_keys`], so a deployed stack shows which setting each
+    /// output is for.
     pub fn add_output(
         &mut self,
         name: &str,
@@ -367,8 +369,12 @@ impl Template {
         value: Expr,
         condition: Option<&str>,
     ) -> Result<(), TemplateError> {
+        let description = match crate::config_key(name) {
+            Some(key) => format!("{description} [{key}]"),
+            None => description.to_string(),
+        };
         let o = Output {
-            description: description.to_string(),
+            description,
             value,
             condition: condition.map(str::to_string),
         };

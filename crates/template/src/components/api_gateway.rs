@@ -29,9 +29,9 @@ pub const API_KEY: &str = "ApiKey";
 pub const USAGE_PLAN: &str = "ApiUsagePlan";
 /// Key-to-plan binding (reference id).
 pub const USAGE_PLAN_KEY: &str = "ApiUsagePlanKey";
-/// Output (reference name), `METAFLOW_SERVICE_URL`.
+/// Output (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_SERVICE_URL: &str = "ServiceUrl";
-/// Output (reference name): the key's id, whose value becomes `METAFLOW_SERVICE_AUTH_KEY`.
+/// Output (reference name): the key's id; the setting its value feeds is in [`crate::config_keys`].
 pub const OUT_API_KEY_ID: &str = "ApiKeyId";
 
 /// The stage name (reference value; part of the service URL).
@@ -295,7 +295,7 @@ pub fn add(t: &mut Template) -> Result<(), TemplateError> {
 
     t.add_output(
         OUT_SERVICE_URL,
-        "URL of the metadata service through API Gateway [METAFLOW_SERVICE_URL]",
+        "URL of the metadata service through API Gateway",
         sub(&format!(
             "https://${{{API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE}/"
         )),
@@ -303,7 +303,7 @@ pub fn add(t: &mut Template) -> Result<(), TemplateError> {
     )?;
     t.add_output(
         OUT_API_KEY_ID,
-        "ID of the API key; its value, from `aws apigateway get-api-key --include-value`, is [METAFLOW_SERVICE_AUTH_KEY]",
+        "ID of the API key; its value, from `aws apigateway get-api-key --include-value`, is",
         r#ref(API_KEY),
         Some(COND_ENABLE_AUTH),
     )?;

@@ -28,9 +28,9 @@ pub const BATCH_SECURITY_GROUP: &str = "BatchSecurityGroup";
 pub const COMPUTE_ENVIRONMENT: &str = "ComputeEnvironment";
 /// The job queue (reference id).
 pub const JOB_QUEUE: &str = "JobQueue";
-/// Output: the queue's ARN (reference name), `METAFLOW_BATCH_JOB_QUEUE`.
+/// Output: the queue's ARN (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_JOB_QUEUE: &str = "BatchJobQueueArn";
-/// Output: the job role's ARN (reference name), `METAFLOW_ECS_S3_ACCESS_IAM_ROLE`.
+/// Output: the job role's ARN (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_JOB_ROLE: &str = "ECSJobRoleForBatchJobs";
 
 /// What later components need from compute.
@@ -279,13 +279,13 @@ pub fn add(
 
     t.add_output(
         OUT_JOB_QUEUE,
-        "AWS Batch job queue ARN for Metaflow [METAFLOW_BATCH_JOB_QUEUE]",
+        "AWS Batch job queue ARN for Metaflow",
         r#ref(JOB_QUEUE),
         None,
     )?;
     t.add_output(
         OUT_JOB_ROLE,
-        "Role Batch jobs run with to access Amazon S3 [METAFLOW_ECS_S3_ACCESS_IAM_ROLE]",
+        "Role Batch jobs run with to access Amazon S3",
         get_att(JOB_ROLE, "Arn"),
         None,
     )?;

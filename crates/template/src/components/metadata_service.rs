@@ -42,7 +42,7 @@ pub const TASK_DEFINITION: &str = "TaskDefinition";
 pub const LOG_GROUP: &str = "MetadataServiceLogGroup";
 /// The ECS service (reference id).
 pub const SERVICE: &str = "ECSFargateService";
-/// Output (reference name), `METAFLOW_SERVICE_INTERNAL_URL`.
+/// Output (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_INTERNAL_URL: &str = "InternalServiceUrl";
 
 /// The service's name, as task family, container and ECS service (reference value).
@@ -729,7 +729,7 @@ pub fn add(
     let internal_url = sub(&format!("http://${{{NLB}.DNSName}}/"));
     t.add_output(
         OUT_INTERNAL_URL,
-        "URL of the metadata service inside the VPC [METAFLOW_SERVICE_INTERNAL_URL]",
+        "URL of the metadata service inside the VPC",
         internal_url.clone(),
         None,
     )?;

@@ -15,11 +15,11 @@ pub const STATE_TABLE: &str = "StepFunctionsStateDDB";
 pub const EVENTBRIDGE_ROLE: &str = "EventBridgeRole";
 /// Role state machines run with (reference id).
 pub const STEP_FUNCTIONS_ROLE: &str = "StepFunctionsRole";
-/// Output (reference name), `METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE`.
+/// Output (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_EVENTBRIDGE_ROLE: &str = "EventBridgeRoleArn";
-/// Output (reference name), `METAFLOW_SFN_IAM_ROLE`.
+/// Output (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_STEP_FUNCTIONS_ROLE: &str = "StepFunctionsRoleArn";
-/// Output (reference name), `METAFLOW_SFN_DYNAMO_DB_TABLE`.
+/// Output (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_TABLE_NAME: &str = "DDBTableName";
 
 /// What later components need from scheduling.
@@ -113,7 +113,7 @@ pub fn add_table(t: &mut Template, storage: &Storage) -> Result<Expr, TemplateEr
     )?;
     t.add_output(
         OUT_TABLE_NAME,
-        "DynamoDB table for Step Functions foreach state [METAFLOW_SFN_DYNAMO_DB_TABLE]",
+        "DynamoDB table for Step Functions foreach state",
         r#ref(STATE_TABLE),
         None,
     )?;
@@ -227,13 +227,13 @@ pub fn add_roles(
 
     t.add_output(
         OUT_EVENTBRIDGE_ROLE,
-        "IAM role for EventBridge [METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE]",
+        "IAM role for EventBridge",
         get_att(EVENTBRIDGE_ROLE, "Arn"),
         None,
     )?;
     t.add_output(
         OUT_STEP_FUNCTIONS_ROLE,
-        "IAM role for Step Functions [METAFLOW_SFN_IAM_ROLE]",
+        "IAM role for Step Functions",
         get_att(STEP_FUNCTIONS_ROLE, "Arn"),
         None,
     )?;

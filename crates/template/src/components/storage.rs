@@ -39,9 +39,9 @@ pub const DB_SECRET: &str = "MyRDSSecret";
 /// Attaches the secret to the database (reference id).
 pub const DB_SECRET_ATTACHMENT: &str = "SecretRDSInstanceAttachment";
 
-/// Output (reference name), `METAFLOW_DATASTORE_SYSROOT_S3`.
+/// Output (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_DATASTORE_URL: &str = "MetaflowDataStoreS3Url";
-/// Output (reference name), `METAFLOW_DATATOOLS_S3ROOT`.
+/// Output (reference name); the setting it feeds is in [`crate::config_keys`].
 pub const OUT_DATATOOLS_URL: &str = "MetaflowDataToolsS3Url";
 
 /// The database name the service connects to (reference value; changing it replaces the database).
@@ -480,13 +480,13 @@ pub fn add(t: &mut Template, _p: &StackParams, net: &Network) -> Result<Storage,
 
     t.add_output(
         OUT_DATASTORE_URL,
-        "Amazon S3 URL for the Metaflow datastore [METAFLOW_DATASTORE_SYSROOT_S3]",
+        "Amazon S3 URL for the Metaflow datastore",
         datastore_root(),
         None,
     )?;
     t.add_output(
         OUT_DATATOOLS_URL,
-        "Amazon S3 URL for Metaflow data tools [METAFLOW_DATATOOLS_S3ROOT]",
+        "Amazon S3 URL for Metaflow data tools",
         datatools_root(),
         None,
     )?;

@@ -19,6 +19,7 @@ use super::metadata_service::{
 use super::network::{Ingress, Network, Rule, SecurityGroup};
 use super::storage::Storage;
 use crate::TemplateError;
+use crate::config_keys as keys;
 use crate::intrinsics::{Expr, get_att, r#ref, stack_output, sub};
 use crate::params::{COND_ENABLE_UI, UI_IMAGE, UI_TEMPLATE_URL};
 use crate::template::{Parameter, ParameterType, ResourceProperties, Template};
@@ -27,7 +28,7 @@ use crate::template::{Parameter, ParameterType, ResourceProperties, Template};
 pub const UI_STACK: &str = "MetaflowUI";
 /// Output (reference name): the UI's load balancer URL, inside the VPC.
 pub const OUT_UI_URL: &str = "UIServiceUrl";
-/// Output (reference name): the UI's public URL, `METAFLOW_UI_URL`.
+/// Output (reference name): the UI's public URL; the setting it feeds is in [`crate::config_keys`].
 pub const OUT_UI_CLOUDFRONT_URL: &str = "UIServiceCloudfrontUrl";
 
 /// Ingress to the UI tasks from the UI load balancer (reference id).
@@ -273,7 +274,7 @@ pub fn add(
     )?;
     t.add_output(
         OUT_UI_CLOUDFRONT_URL,
-        "Public HTTPS URL of the Metaflow UI [METAFLOW_UI_URL]",
+        "Public HTTPS URL of the Metaflow UI",
         stack_output(UI_STACK, OUT_UI_CLOUDFRONT_URL),
         Some(COND_ENABLE_UI),
     )?;
@@ -439,15 +440,15 @@ pub fn template() -> Result<Template, TemplateError> {
         },
         // The reference dropped this when it inlined the UI (stack.md 1.7).
         EnvVar {
-            name: "METAFLOW_SERVICE_URL",
+            name: keys::SERVICE_URL,
             value: r#ref(SERVICE_URL),
         },
         EnvVar {
-            name: "METAFLOW_DATASTORE_SYSROOT_S3",
+            name: keys::DATASTORE_SYSROOT_S3,
             value: r#ref(DATASTORE_ROOT),
         },
         EnvVar {
-            name: "METAFLOW_DEFAULT_DATASTORE",
+            name: keys::DEFAULT_DATASTORE,
             value: "s3".into(),
         },
     ];
@@ -530,7 +531,7 @@ pub fn template() -> Result<Template, TemplateError> {
     )?;
     t.add_output(
         OUT_UI_CLOUDFRONT_URL,
-        "Public HTTPS URL of the Metaflow UI [METAFLOW_UI_URL]",
+        "Public HTTPS URL of the Metaflow UI",
         sub(&format!("https://${{{DISTRIBUTION}.DomainName}}/")),
         None,
     )?;
