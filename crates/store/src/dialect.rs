@@ -3,12 +3,21 @@
 
 /// Which engine a statement is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
+pub enum Dialect {
     Sqlite,
     Postgres,
 }
 
 impl Dialect {
+    /// Most placeholders one statement may bind: SQLite's `SQLITE_MAX_VARIABLE_NUMBER` (32,766 since
+    /// 3.32) and PostgreSQL's 16-bit parameter count.
+    pub fn max_binds(self) -> usize {
+        match self {
+            Dialect::Sqlite => 32_766,
+            Dialect::Postgres => 65_535,
+        }
+    }
+
     /// `col` matches the POSIX/Rust regular expression in placeholder `p`.
     pub(crate) fn regex_match(self, col: &str, p: usize) -> String {
         match self {

@@ -4,16 +4,23 @@
 //! with the reference service's. Migrations are tracked in goose's own `goose_db_version` table on
 //! both engines (DECISIONS.md, Compatibility 1).
 
+mod artifacts;
+mod binds;
 mod dialect;
 mod error;
+mod filters;
+mod flows;
+mod keys;
+mod metadata;
 mod migrate;
-mod model;
+mod page;
 mod pool;
 mod postgres;
-mod query;
-mod sql;
+mod runs;
+mod sql_store;
 mod sqlite;
-pub mod statements;
+mod steps;
+mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,144 +28,59 @@ use std::time::Duration;
 use async_trait::async_trait;
 use mfstack_api_types::SchemaStatus;
 use serde_json::Value;
+use sqlx::types::Json;
 
+pub use artifacts::{ArtifactCursor, ArtifactRow, ArtifactScope, ArtifactStore, NewArtifactRow};
+pub use binds::{Arg, Statement};
+pub use dialect::Dialect;
 pub use error::StoreError;
+pub use filters::{Filter, FilterOp, FilterValue, TagFilter};
+pub use flows::{FlowCursor, FlowRow, FlowStore};
+pub use keys::{RunKey, TaskKey, is_numeric_id};
+pub use metadata::{MetadataCursor, MetadataRow, MetadataScope, MetadataStore, NewMetadataRow};
 pub use migrate::{UpgradeOutcome, version_name};
-pub use model::*;
+pub use page::{Page, PageRequest};
 pub use postgres::PostgresConfig;
-pub use query::*;
+pub use runs::{NewRun, RunCursor, RunField, RunQuery, RunRow, RunStore, RunTags};
+pub use steps::{NewStep, StepRow, StepStore};
+pub use tasks::{NewTask, TaskCursor, TaskField, TaskQuery, TaskRow, TaskStore};
+
+/// The statement text the store sends, by resource, so the benchmark's database-only baseline runs
+/// exactly the service's SQL.
+pub mod statements {
+    pub use crate::artifacts::sql as artifacts;
+    pub use crate::binds::values_list;
+    pub use crate::flows::sql as flows;
+    pub use crate::metadata::sql as metadata;
+    pub use crate::runs::sql as runs;
+    pub use crate::steps::sql as steps;
+    pub use crate::tasks::sql as tasks;
+}
 
 /// Result of a store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Which artifacts a listing covers.
-#[derive(Debug, Clone, Copy)]
-pub enum ArtifactScope<'a> {
-    /// Every artifact of a run (`GET /flows/{f}/runs/{r}/artifacts`).
-    Run(&'a RunRow),
-    /// Every artifact of a step.
-    Step(&'a RunRow, &'a str),
-    /// Every artifact of a task.
-    Task(&'a TaskRow),
-    /// A task's artifacts of one attempt.
-    TaskAttempt(&'a TaskRow, i64),
-}
-
-/// Which metadata a listing covers.
-#[derive(Debug, Clone, Copy)]
-pub enum MetadataScope<'a> {
-    /// Every metadata row of a run.
-    Run(&'a RunRow),
-    /// Every metadata row of a task.
-    Task(&'a TaskRow),
-}
-
-/// Everything the metadata service asks of its database. One method per query; rows come back as
-/// stored and the service builds the wire form.
+/// Everything the metadata service asks of its database: one method per query, grouped by resource
+/// in the supertraits (each in its resource's module). Rows come back as stored and the service
+/// builds the wire form.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store:
+    FlowStore + RunStore + StepStore + TaskStore + ArtifactStore + MetadataStore + Send + Sync
+{
     /// The database, password redacted, for logs and errors.
     fn describe(&self) -> String;
     /// A round trip to the database (`GET /healthcheck`).
     async fn healthcheck(&self) -> Result<()>;
     /// Close every connection after in-flight queries finish.
     async fn close(&self);
-
-    /// Insert a flow. `Duplicate` when it exists.
-    async fn create_flow(
-        &self,
-        flow_id: &str,
-        user_name: Option<&str>,
-        tags: Option<&Value>,
-        system_tags: Option<&Value>,
-    ) -> Result<FlowRow>;
-    /// One flow.
-    async fn get_flow(&self, flow_id: &str) -> Result<Option<FlowRow>>;
-    /// Every flow (`None`) or one keyset page.
-    async fn list_flows(&self, page: Option<&PageRequest<FlowCursor>>) -> Result<Page<FlowRow>>;
-
-    /// Insert a run. `MissingParent` without the flow, `Duplicate` for a taken run id.
-    async fn create_run(&self, run: NewRun) -> Result<RunRow>;
-    /// One run by number or id.
-    async fn get_run(&self, flow_id: &str, key: &RunKey) -> Result<Option<RunRow>>;
-    /// Every run of a flow (`None`) or a filtered page.
-    async fn list_runs(&self, flow_id: &str, query: Option<&RunQuery>) -> Result<Page<RunRow>>;
-    /// Set the run's heartbeat to now unless it beat within the last 10 s; true when it was set.
-    async fn heartbeat_run(&self, flow_id: &str, run_number: i64) -> Result<bool>;
-    /// Replace the run's user tags if they still equal `expected`; false when they changed meanwhile.
-    async fn replace_run_tags(
-        &self,
-        run: &RunRow,
-        expected: Option<&Value>,
-        tags: &Value,
-    ) -> Result<bool>;
-
-    /// Insert a step. `Duplicate` when it exists.
-    async fn create_step(&self, run: &RunRow, step: NewStep) -> Result<StepRow>;
-    /// One step.
-    async fn get_step(&self, run: &RunRow, step_name: &str) -> Result<Option<StepRow>>;
-    /// Every step of a run.
-    async fn list_steps(&self, run: &RunRow) -> Result<Vec<StepRow>>;
-
-    /// Insert a task. `MissingParent` without the step, `Duplicate` for a taken task name.
-    async fn create_task(&self, run: &RunRow, task: NewTask) -> Result<TaskRow>;
-    /// One task by id or name.
-    async fn get_task(
-        &self,
-        run: &RunRow,
-        step_name: &str,
-        key: &TaskKey,
-    ) -> Result<Option<TaskRow>>;
-    /// Every task of a step (`None`) or a filtered page.
-    async fn list_tasks(
-        &self,
-        run: &RunRow,
-        step_name: &str,
-        query: Option<&TaskQuery>,
-    ) -> Result<Page<TaskRow>>;
-    /// Heartbeat a task, as [`Store::heartbeat_run`].
-    async fn heartbeat_task(&self, task_id: i64) -> Result<bool>;
-    /// Tasks of a step with a metadata row matching the field name and regular expression, by id.
-    async fn filtered_tasks(
-        &self,
-        run: &RunRow,
-        step_name: &str,
-        field_name: Option<&str>,
-        pattern: Option<&str>,
-    ) -> Result<Vec<TaskRow>>;
-
-    /// Insert artifacts, skipping duplicates; the number inserted.
-    async fn create_artifacts(&self, task: &TaskRow, items: &[NewArtifactRow]) -> Result<u64>;
-    /// Artifacts of a scope. Without a page: every row. With one: the newest row per (task, name),
-    /// keyset-paged (spec 4.6.6).
-    async fn list_artifacts(
-        &self,
-        scope: ArtifactScope<'_>,
-        page: Option<&PageRequest<ArtifactCursor>>,
-    ) -> Result<Page<ArtifactRow>>;
-    /// One artifact of a task at an attempt.
-    async fn get_artifact(
-        &self,
-        task: &TaskRow,
-        name: &str,
-        attempt_id: i64,
-    ) -> Result<Option<ArtifactRow>>;
-    /// Highest attempt of the task's artifact literally called `name` (spec 4.6.4).
-    async fn latest_attempt(&self, task: &TaskRow) -> Result<Option<i64>>;
-
-    /// Insert metadata rows (duplicates allowed); the number inserted.
-    async fn create_metadata(&self, task: &TaskRow, items: &[NewMetadataRow]) -> Result<u64>;
-    /// Metadata of a scope, newest first; every row or one page.
-    async fn list_metadata(
-        &self,
-        scope: MetadataScope<'_>,
-        page: Option<&PageRequest<MetadataCursor>>,
-    ) -> Result<Page<MetadataRow>>;
-
     /// Where the schema stands against this build's migrations (spec 7).
     async fn schema_status(&self) -> Result<SchemaStatus>;
     /// Apply pending migrations; serialised across processes, a no-op when up to date.
     async fn upgrade(&self) -> Result<UpgradeOutcome>;
+}
+
+fn json(v: Option<Json<Value>>) -> Option<Value> {
+    v.map(|Json(v)| v)
 }
 
 /// How to open a database.

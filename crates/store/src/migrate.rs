@@ -6,7 +6,7 @@ use mfstack_api_types::SchemaStatus;
 
 use crate::dialect::Dialect;
 use crate::pool::with_pool;
-use crate::sql::SqlStore;
+use crate::sql_store::SqlStore;
 use crate::{Result, StoreError};
 
 /// One migration file.

@@ -1,15 +1,12 @@
 //! The two engines behind one enum. Query code is written once and expanded per engine by
 //! [`with_pool!`], which keeps it free of sqlx's generic bounds.
 
-use serde_json::Value;
 use sqlx::{PgPool, SqlitePool};
 
 /// A connection pool of either engine.
 #[derive(Debug, Clone)]
 pub(crate) enum DbPool {
-    /// Embedded SQLite.
     Sqlite(SqlitePool),
-    /// PostgreSQL.
     Postgres(PgPool),
 }
 
@@ -19,58 +16,6 @@ impl DbPool {
             DbPool::Sqlite(p) => p.close().await,
             DbPool::Postgres(p) => p.close().await,
         }
-    }
-}
-
-/// A value bound to a `$N` placeholder.
-#[derive(Debug, Clone)]
-pub(crate) enum Arg {
-    I64(i64),
-    Text(String),
-    OptText(Option<String>),
-    OptI64(Option<i64>),
-    Json(Option<Value>),
-}
-
-impl From<i64> for Arg {
-    fn from(v: i64) -> Self {
-        Arg::I64(v)
-    }
-}
-
-impl From<&str> for Arg {
-    fn from(v: &str) -> Self {
-        Arg::Text(v.to_owned())
-    }
-}
-
-impl From<String> for Arg {
-    fn from(v: String) -> Self {
-        Arg::Text(v)
-    }
-}
-
-impl From<Option<&str>> for Arg {
-    fn from(v: Option<&str>) -> Self {
-        Arg::OptText(v.map(str::to_owned))
-    }
-}
-
-impl From<Option<String>> for Arg {
-    fn from(v: Option<String>) -> Self {
-        Arg::OptText(v)
-    }
-}
-
-impl From<Option<i64>> for Arg {
-    fn from(v: Option<i64>) -> Self {
-        Arg::OptI64(v)
-    }
-}
-
-impl From<Option<&Value>> for Arg {
-    fn from(v: Option<&Value>) -> Self {
-        Arg::Json(v.cloned())
     }
 }
 
@@ -84,17 +29,17 @@ macro_rules! with_pool {
     };
 }
 
-/// Bind every [`Arg`] of `$args` to the query `$q`, in order.
+/// Bind every [`crate::Arg`] of `$args` to the query `$q`, in order.
 macro_rules! bind_args {
     ($q:expr, $args:expr) => {{
         let mut q = $q;
         for arg in $args {
             q = match arg {
-                $crate::pool::Arg::I64(v) => q.bind(v),
-                $crate::pool::Arg::Text(v) => q.bind(v),
-                $crate::pool::Arg::OptText(v) => q.bind(v),
-                $crate::pool::Arg::OptI64(v) => q.bind(v),
-                $crate::pool::Arg::Json(v) => q.bind(v.map(sqlx::types::Json)),
+                $crate::binds::Arg::I64(v) => q.bind(v),
+                $crate::binds::Arg::Text(v) => q.bind(v),
+                $crate::binds::Arg::OptText(v) => q.bind(v),
+                $crate::binds::Arg::OptI64(v) => q.bind(v),
+                $crate::binds::Arg::Json(v) => q.bind(v.map(sqlx::types::Json)),
             };
         }
         q

@@ -6,7 +6,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::dialect::Dialect;
 use crate::pool::DbPool;
-use crate::sql::SqlStore;
+use crate::sql_store::SqlStore;
 use crate::{OpenOptions, Result, StoreError, redact};
 
 /// The reference service's database settings (`MF_METADATA_DB_HOST`, `…_PORT`, `…_USER`, `…_PSWD`,

@@ -7,7 +7,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::dialect::Dialect;
 use crate::pool::DbPool;
-use crate::sql::SqlStore;
+use crate::sql_store::SqlStore;
 use crate::{OpenOptions, Result, StoreError};
 
 /// Open (creating if needed) the SQLite database at `url`.

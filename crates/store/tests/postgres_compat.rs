@@ -1,7 +1,8 @@
 //! Drop-in compatibility with the reference deployment (DECISIONS.md, Compatibility 1): a database
 //! migrated the way goose migrates it is served by mfstack, one stopped part-way is finished by
 //! mfstack's upgrade, and one migrated by mfstack ends with the same schema and version table.
-//! Needs MFSTACK_TEST_POSTGRES_URL; without it the test says so and passes nothing else.
+//! Needs MFSTACK_TEST_POSTGRES_URL. Without it the tests say so and pass, except under CI (the `CI`
+//! variable set), where a missing PostgreSQL fails them: CI must never skip in silence.
 
 use std::path::PathBuf;
 
@@ -14,6 +15,10 @@ const GOOSE_TABLE: &str = "CREATE TABLE goose_db_version (id serial NOT NULL, ve
 fn base_url() -> Option<String> {
     let url = std::env::var("MFSTACK_TEST_POSTGRES_URL").ok();
     if url.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but MFSTACK_TEST_POSTGRES_URL is not: scripts/test starts PostgreSQL and sets it"
+        );
         eprintln!(
             "skipped: set MFSTACK_TEST_POSTGRES_URL to run the PostgreSQL compatibility tests"
         );
