@@ -273,7 +273,7 @@ fn ui_backend_gets_the_service_url() {
         nested.contains("\"TemplateURL\":{\"Ref\":\"UITemplateURL\"}"),
         "{nested}"
     );
-    let _ = metadata_service::SERVICE;
+    let _ = metadata_service::fargate::SERVICE;
 }
 
 #[test]

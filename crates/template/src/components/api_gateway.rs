@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::metadata_service::{MIGRATE_PORT, NLB};
+use super::metadata_service::MIGRATE_PORT;
+use super::metadata_service::load_balancer::NLB;
 use crate::TemplateError;
 use crate::intrinsics::{Expr, get_att, if_, r#ref, sub};
 use crate::params::{COND_ENABLE_AUTH, COND_IS_GOV};

@@ -6,7 +6,10 @@
 use serde::Serialize;
 
 use super::iam::{InlinePolicy, Role, SourceAccount, Statement, aws_managed, service_trust};
-use super::metadata_service::{LogGroup, MIGRATE_LISTENER, MIGRATE_PORT, NLB, SERVICE};
+use super::metadata_service::MIGRATE_PORT;
+use super::metadata_service::fargate::SERVICE;
+use super::metadata_service::load_balancer::{MIGRATE_LISTENER, NLB};
+use super::metadata_service::logs::LogGroup;
 use super::network::{Network, Rule, SecurityGroup};
 use super::storage::Storage;
 use crate::TemplateError;

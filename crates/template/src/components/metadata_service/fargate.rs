@@ -1,0 +1,147 @@
+//! The service itself: its log group, task definition and Fargate service.
+
+use super::ecs::{
+    AwsvpcConfiguration, Container, DeploymentConfiguration, EnvVar, FargateService,
+    NetworkConfiguration, PortMapping, SecretVar, ServiceLoadBalancer, TaskDefinition,
+};
+use super::load_balancer::{API_LISTENER, API_TARGETS, MIGRATE_LISTENER, MIGRATE_TARGETS};
+use super::logs::{LogConfiguration, LogGroup};
+use super::roles::{EXECUTION_ROLE, TASK_ROLE};
+use super::{API_PORT, CLUSTER, FARGATE_SECURITY_GROUP, MIGRATE_PORT, SERVICE_NAME};
+use crate::TemplateError;
+use crate::components::network::Network;
+use crate::components::storage::{DB_NAME, Storage};
+use crate::intrinsics::{Expr, get_att, r#ref, sub};
+use crate::params::METADATA_SERVICE_IMAGE;
+use crate::template::Template;
+
+/// The task definition (reference id).
+pub const TASK_DEFINITION: &str = "TaskDefinition";
+/// The service's log group (reference id).
+pub const LOG_GROUP: &str = "MetadataServiceLogGroup";
+/// The ECS service (reference id).
+pub const SERVICE: &str = "ECSFargateService";
+
+/// The database settings both the service and the UI backend read: where it is in the
+/// environment, and the user and password from `secret` when the task starts.
+pub fn database_env(host: Expr, port: Expr, secret: &Expr) -> (Vec<EnvVar>, Vec<SecretVar>) {
+    let from_secret = |key: &str| sub_secret(secret, key);
+    (
+        vec![
+            EnvVar {
+                name: "MF_METADATA_DB_HOST",
+                value: host,
+            },
+            EnvVar {
+                name: "MF_METADATA_DB_PORT",
+                value: port,
+            },
+            EnvVar {
+                name: "MF_METADATA_DB_NAME",
+                value: DB_NAME.into(),
+            },
+            // PostgreSQL 15 and later on RDS refuse unencrypted connections.
+            EnvVar {
+                name: "MF_METADATA_DB_SSL_MODE",
+                value: "require".into(),
+            },
+        ],
+        vec![
+            SecretVar {
+                name: "MF_METADATA_DB_USER",
+                value_from: from_secret("username"),
+            },
+            SecretVar {
+                name: "MF_METADATA_DB_PSWD",
+                value_from: from_secret("password"),
+            },
+        ],
+    )
+}
+
+fn sub_secret(secret: &Expr, key: &str) -> Expr {
+    Expr::Join(
+        String::new(),
+        vec![secret.clone(), format!(":{key}::").into()],
+    )
+}
+
+/// Add the log group, the task definition and the service.
+pub fn add(t: &mut Template, net: &Network, storage: &Storage) -> Result<(), TemplateError> {
+    t.add(
+        LOG_GROUP,
+        &LogGroup::new(
+            Some(sub(&format!("/ecs/${{AWS::StackName}}-{SERVICE_NAME}"))),
+            storage.key_arn.clone(),
+        ),
+    )?;
+    let (environment, secrets) = database_env(
+        storage.db_host.clone(),
+        storage.db_port.clone(),
+        &storage.db_secret,
+    );
+    t.add(
+        TASK_DEFINITION,
+        &TaskDefinition {
+            container_definitions: vec![Container {
+                command: vec![],
+                environment,
+                essential: true,
+                image: r#ref(METADATA_SERVICE_IMAGE),
+                log_configuration: LogConfiguration::to_group(LOG_GROUP),
+                name: SERVICE_NAME,
+                port_mappings: vec![
+                    PortMapping {
+                        container_port: API_PORT,
+                    },
+                    PortMapping {
+                        container_port: MIGRATE_PORT,
+                    },
+                ],
+                secrets,
+            }],
+            cpu: "512",
+            execution_role_arn: get_att(EXECUTION_ROLE, "Arn"),
+            family: SERVICE_NAME,
+            memory: "1024",
+            network_mode: "awsvpc",
+            requires_compatibilities: vec!["FARGATE"],
+            task_role_arn: get_att(TASK_ROLE, "Arn"),
+        },
+    )?;
+    t.add(
+        SERVICE,
+        &FargateService {
+            cluster: r#ref(CLUSTER),
+            deployment_configuration: DeploymentConfiguration::default(),
+            desired_count: 1,
+            health_check_grace_period_seconds: 60,
+            launch_type: "FARGATE",
+            load_balancers: vec![
+                ServiceLoadBalancer {
+                    container_name: SERVICE_NAME,
+                    container_port: API_PORT,
+                    target_group_arn: r#ref(API_TARGETS),
+                },
+                ServiceLoadBalancer {
+                    container_name: SERVICE_NAME,
+                    container_port: MIGRATE_PORT,
+                    target_group_arn: r#ref(MIGRATE_TARGETS),
+                },
+            ],
+            network_configuration: NetworkConfiguration {
+                awsvpc_configuration: AwsvpcConfiguration {
+                    assign_public_ip: net.assign_public_ip.clone(),
+                    security_groups: vec![r#ref(FARGATE_SECURITY_GROUP)],
+                    subnets: net.subnets.clone(),
+                },
+            },
+            platform_version: "LATEST",
+            service_name: SERVICE_NAME,
+            task_definition: r#ref(TASK_DEFINITION),
+        },
+    )?
+    // A target group must belong to a listener before a service registers in it.
+    .depends_on(&[API_LISTENER, MIGRATE_LISTENER]);
+    Ok(())
+}
