@@ -4,11 +4,15 @@
 //! database gives the same JSON from either service. Odd wire shapes get named constructors with tests
 //! that pin their bytes.
 
+mod metadata_value;
 mod requests;
 mod responses;
+mod tags;
 
+pub use metadata_value::MetadataValue;
 pub use requests::*;
 pub use responses::*;
+pub use tags::{MAX_TAGS, TagArgument, TagList};
 
 /// The API level this build implements, reported in `METADATA_SERVICE_VERSION` and by `GET /version`
 /// (DECISIONS.md, Compatibility 3). The client needs a PEP 440 version of at least 2.5.0 (spec 10.3).

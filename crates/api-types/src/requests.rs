@@ -1,8 +1,11 @@
 //! Request bodies (spec sections 4 and 10.5). Keys the reference ignores (`flow_id`, `ts_epoch`, ids
-//! that the path already gives) are not declared, so serde ignores them too.
+//! that the path already gives) are not declared, so serde ignores them too. Tags must be lists of
+//! strings (or null), which is all the client sends (spec 10.5); the reference stores any JSON there.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::metadata_value::MetadataValue;
+use crate::tags::{TagArgument, TagList, present};
 
 /// `POST /flows/{f}` (spec 4.2.1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -10,12 +13,12 @@ pub struct CreateFlow {
     /// Creator.
     #[serde(default)]
     pub user_name: Option<String>,
-    /// Tags, any JSON.
+    /// Tags (the client sends none).
     #[serde(default)]
-    pub tags: Option<Value>,
-    /// System tags, any JSON.
+    pub tags: Option<TagList>,
+    /// System tags.
     #[serde(default)]
-    pub system_tags: Option<Value>,
+    pub system_tags: Option<TagList>,
 }
 
 /// `POST /flows/{f}/run` (spec 4.3.1).
@@ -26,10 +29,10 @@ pub struct CreateRun {
     pub user_name: Option<String>,
     /// User tags.
     #[serde(default)]
-    pub tags: Option<Value>,
+    pub tags: Option<TagList>,
     /// System tags; `metaflow_version:` decides whether the client heartbeats (spec 6.1).
     #[serde(default)]
-    pub system_tags: Option<Value>,
+    pub system_tags: Option<TagList>,
     /// Client-chosen run id, stored as `run_id`. Must not be all digits.
     #[serde(default)]
     pub run_number: Option<String>,
@@ -43,10 +46,10 @@ pub struct CreateStep {
     pub user_name: Option<String>,
     /// Tags (never returned: reads graft the run's).
     #[serde(default)]
-    pub tags: Option<Value>,
+    pub tags: Option<TagList>,
     /// System tags (never returned either).
     #[serde(default)]
-    pub system_tags: Option<Value>,
+    pub system_tags: Option<TagList>,
 }
 
 /// `POST /flows/{f}/runs/{r}/steps/{s}/task` (spec 4.5.1).
@@ -57,10 +60,10 @@ pub struct CreateTask {
     pub user_name: Option<String>,
     /// Tags (never returned: reads graft the run's).
     #[serde(default)]
-    pub tags: Option<Value>,
+    pub tags: Option<TagList>,
     /// System tags; also decide heartbeat capability (spec 6.1).
     #[serde(default)]
-    pub system_tags: Option<Value>,
+    pub system_tags: Option<TagList>,
     /// Client-chosen task id, stored as `task_name`. Must not be all digits.
     #[serde(default)]
     pub task_id: Option<String>,
@@ -99,10 +102,10 @@ pub struct NewArtifact {
     pub user_name: Option<String>,
     /// Tags (never returned: reads graft the run's).
     #[serde(default)]
-    pub tags: Option<Value>,
+    pub tags: Option<TagList>,
     /// System tags (never returned either).
     #[serde(default)]
-    pub system_tags: Option<Value>,
+    pub system_tags: Option<TagList>,
 }
 
 /// One element of `POST …/tasks/{t}/metadata` (spec 4.7.1).
@@ -111,9 +114,9 @@ pub struct NewMetadata {
     /// Field name.
     #[serde(default = "blank")]
     pub field_name: Option<String>,
-    /// Value: any JSON; see [`metadata_value_text`] for how it is stored.
-    #[serde(default = "blank_value")]
-    pub value: Value,
+    /// Value: any JSON, reduced to the text it is stored as.
+    #[serde(default = "MetadataValue::blank")]
+    pub value: MetadataValue,
     /// Field type.
     #[serde(rename = "type", default = "blank")]
     pub type_: Option<String>,
@@ -122,105 +125,27 @@ pub struct NewMetadata {
     pub user_name: Option<String>,
     /// Tags, e.g. `["attempt_id:0"]`.
     #[serde(default)]
-    pub tags: Option<Value>,
+    pub tags: Option<TagList>,
     /// System tags.
     #[serde(default)]
-    pub system_tags: Option<Value>,
+    pub system_tags: Option<TagList>,
 }
 
-fn blank_value() -> Value {
-    Value::String(" ".to_owned())
-}
-
-/// `PATCH /flows/{f}/runs/{r}/tag/mutate` (spec 4.3.5). Kept as raw JSON because the reference answers
-/// wrong types with its own messages.
+/// `PATCH /flows/{f}/runs/{r}/tag/mutate` (spec 4.3.5). Wrong shapes are kept, not refused, because the
+/// reference answers them with its own messages; an explicit `null` is a wrong shape, absence is not.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TagMutation {
     /// Tags to add; must be a list of strings.
-    #[serde(default)]
-    pub tags_to_add: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub tags_to_add: Option<TagArgument>,
     /// Tags to remove; must be a list of strings.
-    #[serde(default)]
-    pub tags_to_remove: Option<Value>,
-}
-
-/// The text a metadata value is stored as, or `None` when the reference's database driver would reject
-/// it and the element is skipped (spec 4.7.1): strings verbatim, numbers and booleans as their text,
-/// arrays as a PostgreSQL array literal (the client sends `foreach-stack` that way), objects and null
-/// skipped.
-pub fn metadata_value_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Array(items) => array_literal(items),
-        Value::Null | Value::Object(_) => None,
-    }
-}
-
-fn array_literal(items: &[Value]) -> Option<String> {
-    let mut out = String::from("{");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        match item {
-            Value::String(s) => push_array_element(&mut out, s),
-            Value::Number(n) => out.push_str(&n.to_string()),
-            Value::Bool(b) => out.push_str(if *b { "t" } else { "f" }),
-            Value::Null => out.push_str("NULL"),
-            Value::Array(inner) => out.push_str(&array_literal(inner)?),
-            Value::Object(_) => return None,
-        }
-    }
-    out.push('}');
-    Some(out)
-}
-
-/// PostgreSQL quotes an array element when it is empty, spells NULL, or holds a delimiter, brace,
-/// quote, backslash or white space.
-fn push_array_element(out: &mut String, s: &str) {
-    let needs_quotes = s.is_empty()
-        || s.eq_ignore_ascii_case("null")
-        || s.chars()
-            .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
-    if !needs_quotes {
-        out.push_str(s);
-        return;
-    }
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
+    #[serde(default, deserialize_with = "present")]
+    pub tags_to_remove: Option<TagArgument>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn metadata_values_are_stored_as_postgres_would() {
-        assert_eq!(metadata_value_text(&json!("x y")).as_deref(), Some("x y"));
-        assert_eq!(metadata_value_text(&json!(5)).as_deref(), Some("5"));
-        assert_eq!(metadata_value_text(&json!(1.5)).as_deref(), Some("1.5"));
-        assert_eq!(metadata_value_text(&json!(true)).as_deref(), Some("true"));
-        // spec 4.7.1's example.
-        assert_eq!(
-            metadata_value_text(&json!(["i=0", "j=a b"])).as_deref(),
-            Some(r#"{i=0,"j=a b"}"#)
-        );
-        assert_eq!(
-            metadata_value_text(&json!(["", "NULL", "a\"b", "c\\d", "{x}"])).as_deref(),
-            Some(r#"{"","NULL","a\"b","c\\d","{x}"}"#)
-        );
-        assert_eq!(metadata_value_text(&json!({"a": 1})), None);
-        assert_eq!(metadata_value_text(&Value::Null), None);
-    }
 
     #[test]
     fn artifact_defaults_are_single_spaces() {

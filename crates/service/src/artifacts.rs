@@ -14,7 +14,7 @@ use mfstack_store::{
 
 use crate::AppState;
 use crate::error::{ApiResult, ServiceError};
-use crate::extract::{JsonBody, check_name, fits};
+use crate::extract::{Batch, check_name, check_tag_budget, fits};
 use crate::listing::{PageInfo, Params, json, listing};
 use crate::resolve::{self, Ids};
 
@@ -47,8 +47,9 @@ pub fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     Ids((flow_id, run, step, task)): Ids<TaskPath>,
-    JsonBody(items): JsonBody<Vec<NewArtifact>>,
+    Batch(items): Batch<NewArtifact>,
 ) -> ApiResult<Response> {
+    check_tag_budget(items.iter().flat_map(|a| [&a.tags, &a.system_tags]))?;
     let (_, task_row) = resolve::task(&state, &flow_id, &run, &step, &task)
         .await?
         .ok_or(ServiceError::NotRegistered)?;
@@ -78,8 +79,8 @@ async fn create(
             content_type: a.content_type,
             attempt_id: a.attempt_id,
             user_name: a.user_name,
-            tags: a.tags,
-            system_tags: a.system_tags,
+            tags: a.tags.map(|t| t.to_value()),
+            system_tags: a.system_tags.map(|t| t.to_value()),
         })
         .collect();
     let created = state.store.create_artifacts(&task_row, &rows).await?;
@@ -127,7 +128,7 @@ async fn scoped(
     } else {
         latest_attempts(rows)
     };
-    let tags = run.graft();
+    let tags = run.inherited_tags();
     let out: Vec<_> = rows.iter().map(|r| r.as_wire(&tags)).collect();
     Ok(listing(&out, info))
 }
@@ -204,7 +205,7 @@ async fn list_attempt(
         .store
         .list_artifacts(ArtifactScope::TaskAttempt(&task_row, attempt), None)
         .await?;
-    let tags = run_row.graft();
+    let tags = run_row.inherited_tags();
     let out: Vec<_> = page.rows.iter().map(|r| r.as_wire(&tags)).collect();
     Ok(listing(&out, None))
 }
@@ -224,7 +225,7 @@ async fn get_latest(
         .get_artifact(&task_row, &name, attempt)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok(json(&row.into_wire(&run_row.graft())))
+    Ok(json(&row.into_wire(&run_row.inherited_tags())))
 }
 
 /// 4.6.5.
@@ -249,5 +250,5 @@ async fn get_at_attempt(
         .get_artifact(&task_row, &name, attempt)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok(json(&row.into_wire(&run_row.graft())))
+    Ok(json(&row.into_wire(&run_row.inherited_tags())))
 }

@@ -9,13 +9,20 @@ use subtle::ConstantTimeEq;
 use crate::AppState;
 use crate::error::ServiceError;
 
-/// Refuse requests without the configured key with 403, as API Gateway does.
+/// Refuse requests without the configured key with 403, as API Gateway does. An empty configured key
+/// is a misconfiguration, not an open door: every request fails with 500 and the log says why.
 pub async fn require_api_key(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     if let Some(expected) = &state.settings.api_key {
+        if expected.is_empty() {
+            return ServiceError::Internal(
+                "the configured API key is empty; set a non-empty key or none".into(),
+            )
+            .into_response();
+        }
         let given = request
             .headers()
             .get("x-api-key")

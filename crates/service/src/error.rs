@@ -1,6 +1,8 @@
 //! One error type for every handler: each variant knows its status and body (spec 2.4, 5 and
 //! DECISIONS.md "Improvements taken").
 
+use std::time::Duration;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mfstack_api_types::{ErrorMessage, NOT_FOUND_BODY, message_string_body};
@@ -42,6 +44,9 @@ pub enum ServiceError {
     /// The database is unreachable or busy: 503, which the client retries.
     #[error("{0}")]
     Unavailable(String),
+    /// The request ran past the configured time limit: 503 with `Retry-After`.
+    #[error("the request took longer than {} s; retry shortly", .0.as_secs_f64())]
+    TimedOut(Duration),
     /// Anything else: 500, logged, no detail leaked.
     #[error("{0}")]
     Internal(String),
@@ -59,7 +64,9 @@ impl ServiceError {
             ServiceError::Duplicate(_) | ServiceError::TagConflict => StatusCode::CONFLICT,
             ServiceError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Unavailable(_) | ServiceError::TimedOut(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,13 +92,18 @@ impl IntoResponse for ServiceError {
         match &self {
             ServiceError::Internal(detail) => tracing::error!(%detail, "request failed"),
             ServiceError::Unavailable(detail) => tracing::warn!(%detail, "database unavailable"),
+            ServiceError::TimedOut(limit) => tracing::warn!(?limit, "request timed out"),
             _ => {}
         }
         let mut response = (self.status(), self.body()).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let ServiceError::TimedOut(_) = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -114,3 +126,19 @@ impl From<StoreError> for ServiceError {
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_is_a_503_with_retry_after_and_a_message() {
+        let response = ServiceError::TimedOut(Duration::from_millis(1500)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            ServiceError::TimedOut(Duration::from_millis(1500)).body(),
+            r#"{"message":"the request took longer than 1.5 s; retry shortly"}"#
+        );
+    }
+}

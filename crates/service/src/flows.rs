@@ -32,8 +32,8 @@ async fn create(
         .create_flow(
             &flow_id,
             body.user_name.as_deref(),
-            body.tags.as_ref(),
-            body.system_tags.as_ref(),
+            body.tags.map(|t| t.to_value()).as_ref(),
+            body.system_tags.map(|t| t.to_value()).as_ref(),
         )
         .await?;
     Ok(json(&row.into_wire()))

@@ -7,6 +7,7 @@
 mod admin;
 mod artifacts;
 mod auth;
+mod deadline;
 mod error;
 mod extract;
 mod flows;
@@ -19,8 +20,10 @@ mod runs;
 mod steps;
 mod tasks;
 
+use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -40,13 +43,26 @@ pub const PRODUCT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Largest request body accepted by default (DECISIONS.md: 16 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
+/// Most rows one artifact or metadata post may hold by default. The Metaflow client posts all of a
+/// task's artifacts at once, and 10,000 is normal.
+pub const DEFAULT_MAX_BATCH_ROWS: usize = 100_000;
+
+/// How long a metadata request may take by default before it is answered 503.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Settings of a running service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
-    /// Requests must carry this `x-api-key` when set.
+    /// Requests must carry this `x-api-key` when set. An empty key refuses every request, since it
+    /// can only be a mistake.
     pub api_key: Option<String>,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// Most rows in one artifact or metadata post (`--max-batch-rows`); more is a 413.
+    pub max_batch_rows: usize,
+    /// Longest a metadata request may take before it is answered 503 and its work dropped; `None`
+    /// waits for ever.
+    pub request_timeout: Option<Duration>,
     /// Whether `PATCH /upgrade` is served (`MF_MIGRATION_ENDPOINTS_ENABLED`).
     pub upgrade_enabled: bool,
     /// Mount every metadata route under this prefix, e.g. `/api` (`PATH_PREFIX`, spec 1).
@@ -58,9 +74,25 @@ impl Default for Settings {
         Settings {
             api_key: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
             upgrade_enabled: true,
             path_prefix: None,
         }
+    }
+}
+
+// Written by hand so the API key never reaches a log line.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("body_limit", &self.body_limit)
+            .field("max_batch_rows", &self.max_batch_rows)
+            .field("request_timeout", &self.request_timeout)
+            .field("upgrade_enabled", &self.upgrade_enabled)
+            .field("path_prefix", &self.path_prefix)
+            .finish()
     }
 }
 
@@ -122,6 +154,10 @@ pub fn router(state: AppState) -> Router {
     };
     routes
         .fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline::time_limit,
+        ))
         .layer(axum::middleware::map_response(add_version_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -131,7 +167,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The migration API (spec section 7), served on its own port.
+/// The migration API (spec section 7), served on its own port. No request timeout here: dropping an
+/// upgrade half way would only make the operator run it again.
 pub fn migration_router(state: AppState) -> Router {
     migration::router(state.settings.upgrade_enabled)
         .fallback(no_route)
@@ -174,4 +211,21 @@ pub async fn serve(
     };
     state.store.close().await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_never_print_the_api_key() {
+        let settings = Settings {
+            api_key: Some("s3cret-key".into()),
+            ..Settings::default()
+        };
+        let printed = format!("{settings:?} {settings:#?}");
+        assert!(!printed.contains("s3cret-key"), "{printed}");
+        assert!(printed.contains("<redacted>") && printed.contains("max_batch_rows"));
+        assert!(format!("{:?}", Settings::default()).contains("api_key: None"));
+    }
 }

@@ -17,6 +17,9 @@ use crate::error::ServiceError;
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page served.
 pub const MAX_LIMIT: u32 = 500;
+/// Most filter and tag values one listing may name. Each becomes a bound parameter, and the engines
+/// refuse statements with too many (SQLite nests the OR-ed values past its expression depth of 1,000).
+pub const MAX_FILTER_VALUES: usize = 500;
 
 /// A query string as ordered key/value pairs (keys may repeat).
 #[derive(Debug, Clone, Default)]
@@ -159,6 +162,17 @@ fn values(raw: &str, numeric_field: Option<&str>) -> Result<Vec<FilterValue>, Se
         .collect()
 }
 
+/// Count a key's values against [`MAX_FILTER_VALUES`].
+fn count_values(total: &mut usize, more: usize) -> Result<(), ServiceError> {
+    *total += more;
+    if *total > MAX_FILTER_VALUES {
+        return Err(ServiceError::BadRequest(format!(
+            "a listing takes at most {MAX_FILTER_VALUES} filter and tag values in all"
+        )));
+    }
+    Ok(())
+}
+
 fn operator(op: &str, field: &str) -> Result<FilterOp, ServiceError> {
     FilterOp::parse(op).ok_or_else(|| {
         ServiceError::Invalid(format!("unsupported operator '{op}' for field '{field}'"))
@@ -169,9 +183,11 @@ fn operator(op: &str, field: &str) -> Result<FilterOp, ServiceError> {
 pub fn run_query(params: &Params) -> Result<Option<RunQuery>, ServiceError> {
     let mut filters = Vec::new();
     let mut tags = Vec::new();
+    let mut total = 0;
     for (key, raw) in &params.0 {
         let (name, op) = split_key(key);
         if name == "_tags" {
+            count_values(&mut total, raw.split(',').count())?;
             let list: Vec<String> = raw.split(',').map(str::to_owned).collect();
             tags.push(match op {
                 "any" => TagFilter::Any(list),
@@ -195,6 +211,7 @@ pub fn run_query(params: &Params) -> Result<Option<RunQuery>, ServiceError> {
             _ => continue,
         };
         let op = operator(op, name)?;
+        count_values(&mut total, raw.split(',').count())?;
         let numeric = matches!(
             field,
             RunField::TsEpoch | RunField::LastHeartbeatTs | RunField::RunNumber
@@ -230,6 +247,7 @@ pub fn run_query(params: &Params) -> Result<Option<RunQuery>, ServiceError> {
 /// The tasks listing's query (spec 4.5.2): `None` for the legacy listing.
 pub fn task_query(params: &Params) -> Result<Option<TaskQuery>, ServiceError> {
     let mut filters = Vec::new();
+    let mut total = 0;
     for (key, raw) in &params.0 {
         let (name, op) = split_key(key);
         let field = match name {
@@ -241,6 +259,7 @@ pub fn task_query(params: &Params) -> Result<Option<TaskQuery>, ServiceError> {
             _ => continue,
         };
         let op = operator(op, name)?;
+        count_values(&mut total, raw.split(',').count())?;
         let numeric = matches!(
             field,
             TaskField::TsEpoch | TaskField::LastHeartbeatTs | TaskField::TaskId
@@ -325,6 +344,19 @@ mod tests {
         );
         let bad = STANDARD.encode(br#"{"ts_epoch": 1}"#);
         assert!(decode_cursor::<FlowCursor>(&bad).is_err());
+    }
+
+    #[test]
+    fn filter_values_are_capped_per_request() {
+        let values = |n: usize| vec!["a"; n].join(",");
+        let at = format!("user_name={}&_tags={}", values(250), values(250));
+        assert!(run_query(&Params::parse(Some(&at))).is_ok());
+        let over = format!("{at}&run_id=b");
+        let err = run_query(&Params::parse(Some(&over))).unwrap_err();
+        assert!(matches!(err, ServiceError::BadRequest(_)), "{err}");
+        assert!(err.to_string().contains("at most 500"));
+        let tasks = format!("task_name={}", values(501));
+        assert!(task_query(&Params::parse(Some(&tasks))).is_err());
     }
 
     #[test]

@@ -4,12 +4,12 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use mfstack_api_types::{MetadataCreated, NewMetadata, metadata_value_text};
+use mfstack_api_types::{MetadataCreated, NewMetadata};
 use mfstack_store::{MetadataCursor, MetadataScope, NewMetadataRow, PageRequest};
 
 use crate::AppState;
 use crate::error::{ApiResult, ServiceError};
-use crate::extract::{JsonBody, fits};
+use crate::extract::{Batch, check_tag_budget, fits};
 use crate::listing::{PageInfo, Params, json, listing};
 use crate::resolve::{self, Ids};
 
@@ -28,15 +28,16 @@ pub fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     Ids((flow_id, run, step, task)): Ids<(String, String, String, String)>,
-    JsonBody(items): JsonBody<Vec<NewMetadata>>,
+    Batch(items): Batch<NewMetadata>,
 ) -> ApiResult<Response> {
+    check_tag_budget(items.iter().flat_map(|m| [&m.tags, &m.system_tags]))?;
     let (_, task_row) = resolve::task(&state, &flow_id, &run, &step, &task)
         .await?
         .ok_or(ServiceError::NotRegistered)?;
     let rows: Vec<NewMetadataRow> = items
         .into_iter()
         .filter_map(|m| {
-            let value = metadata_value_text(&m.value)?;
+            let value = m.value.0?;
             let field_name = m.field_name?;
             let type_ = m.type_?;
             fits(&[Some(&field_name), Some(&type_), m.user_name.as_deref()]).then_some(
@@ -45,8 +46,8 @@ async fn create(
                     value,
                     type_,
                     user_name: m.user_name,
-                    tags: m.tags,
-                    system_tags: m.system_tags,
+                    tags: m.tags.map(|t| t.to_value()),
+                    system_tags: m.system_tags.map(|t| t.to_value()),
                 },
             )
         })

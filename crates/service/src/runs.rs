@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, patch, post};
-use mfstack_api_types::{CreateRun, TagMutation, TagsResponse};
+use mfstack_api_types::{CreateRun, TagArgument, TagMutation, TagsResponse};
 use mfstack_store::{NewRun, RunCursor, RunRow, StoreError, is_numeric_id};
 use serde_json::Value;
 
@@ -48,15 +48,15 @@ async fn create(
     }
     let missing_flow =
         format!("flow {flow_id} does not exist; create it with POST /flows/{flow_id} first");
-    let heartbeat = heartbeat_capable(body.system_tags.as_ref());
+    let heartbeat = heartbeat_capable(body.system_tags.as_ref().map(|t| t.strings()).as_deref());
     let row = state
         .store
         .create_run(NewRun {
             flow_id,
             run_id,
             user_name: body.user_name,
-            tags: body.tags,
-            system_tags: body.system_tags,
+            tags: body.tags.map(|t| t.to_value()),
+            system_tags: body.system_tags.map(|t| t.to_value()),
             heartbeat,
         })
         .await
@@ -112,18 +112,17 @@ async fn beat(
     Ok(heartbeat::response(true))
 }
 
-fn tag_list(value: Option<&Value>, field: &str) -> ApiResult<Vec<String>> {
-    match value {
+/// An absent argument is no tags; `null` or any other non-list is refused (spec 4.3.5).
+fn tag_list(argument: Option<TagArgument>, field: &str) -> ApiResult<Vec<String>> {
+    match argument {
         None => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| ServiceError::Invalid("All tag values must be strings".into()))
-            })
-            .collect(),
-        Some(_) => Err(ServiceError::Invalid(format!("{field} must be a list"))),
+        Some(TagArgument::List(tags)) => Ok(tags),
+        Some(TagArgument::NotAList) => {
+            Err(ServiceError::Invalid(format!("{field} must be a list")))
+        }
+        Some(TagArgument::NotAllStrings) => Err(ServiceError::Invalid(
+            "All tag values must be strings".into(),
+        )),
     }
 }
 
@@ -138,8 +137,9 @@ fn strings(value: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// The user tags after the mutation, or the 422 for removing a system tag (spec 4.3.5 steps 2–3).
-/// Current order is kept and additions follow in request order, each tag once.
+/// The user tags after the mutation, or the 422 for removing a system tag (spec 4.3.5 steps 2–3):
+/// (current − remove) ∪ (add − system), so a tag both removed and added stays, as the client's
+/// `replace_tag` needs. Current order is kept and additions follow in request order, each tag once.
 fn mutated(
     run: &RunRow,
     add: &[String],
@@ -157,12 +157,11 @@ fn mutated(
             list.join(", ")
         )));
     }
+    let kept = current.iter().filter(|t| !remove.contains(t));
+    let added = add.iter().filter(|t| !system.contains(*t));
     let mut next: Vec<String> = Vec::new();
-    for t in current
-        .iter()
-        .chain(add.iter().filter(|t| !system.contains(*t)))
-    {
-        if !remove.contains(t) && !next.contains(t) {
+    for t in kept.chain(added) {
+        if !next.contains(t) {
             next.push(t.clone());
         }
     }
@@ -177,8 +176,8 @@ async fn mutate_tags(
     Ids((flow_id, run)): Ids<(String, String)>,
     JsonBody(body): JsonBody<TagMutation>,
 ) -> ApiResult<Response> {
-    let add = tag_list(body.tags_to_add.as_ref(), "tags_to_add")?;
-    let remove = tag_list(body.tags_to_remove.as_ref(), "tags_to_remove")?;
+    let add = tag_list(body.tags_to_add, "tags_to_add")?;
+    let remove = tag_list(body.tags_to_remove, "tags_to_remove")?;
     for _ in 0..TAG_MUTATION_ATTEMPTS {
         let row = resolve::run(&state, &flow_id, &run)
             .await?

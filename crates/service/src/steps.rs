@@ -41,12 +41,12 @@ async fn create(
             NewStep {
                 step_name: step,
                 user_name: body.user_name,
-                tags: body.tags,
-                system_tags: body.system_tags,
+                tags: body.tags.map(|t| t.to_value()),
+                system_tags: body.system_tags.map(|t| t.to_value()),
             },
         )
         .await?;
-    Ok(json(&row.into_wire(&run_row.graft())))
+    Ok(json(&row.into_wire(&run_row.inherited_tags())))
 }
 
 /// 4.4.3.
@@ -63,7 +63,7 @@ async fn get_one(
         .get_step(&run_row, &step)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok(json(&row.into_wire(&run_row.graft())))
+    Ok(json(&row.into_wire(&run_row.inherited_tags())))
 }
 
 /// 4.4.2.
@@ -74,7 +74,7 @@ async fn list(
     let Some(run_row) = resolve::run(&state, &flow_id, &run).await? else {
         return Ok(listing::<()>(&[], None));
     };
-    let tags = run_row.graft();
+    let tags = run_row.inherited_tags();
     let steps: Vec<_> = state
         .store
         .list_steps(&run_row)

@@ -55,7 +55,7 @@ async fn create(
     let run_row = resolve::run(&state, &flow_id, &run).await?.ok_or_else(|| {
         ServiceError::MissingParent(format!("run {run} of flow {flow_id} does not exist"))
     })?;
-    let heartbeat = heartbeat_capable(body.system_tags.as_ref());
+    let heartbeat = heartbeat_capable(body.system_tags.as_ref().map(|t| t.strings()).as_deref());
     let missing_step = format!("step {step} of run {run} does not exist; create it first");
     let row = state
         .store
@@ -65,8 +65,8 @@ async fn create(
                 step_name: step,
                 task_name,
                 user_name: body.user_name,
-                tags: body.tags,
-                system_tags: body.system_tags,
+                tags: body.tags.map(|t| t.to_value()),
+                system_tags: body.system_tags.map(|t| t.to_value()),
                 heartbeat,
             },
         )
@@ -75,7 +75,7 @@ async fn create(
             StoreError::MissingParent(_) => ServiceError::MissingParent(missing_step),
             other => other.into(),
         })?;
-    Ok(json(&row.into_wire(&run_row.graft())))
+    Ok(json(&row.into_wire(&run_row.inherited_tags())))
 }
 
 /// 4.5.3.
@@ -86,7 +86,7 @@ async fn get_one(
     let (run_row, row) = resolve::task(&state, &flow_id, &run, &step, &task)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok(json(&row.into_wire(&run_row.graft())))
+    Ok(json(&row.into_wire(&run_row.inherited_tags())))
 }
 
 /// 4.5.2.
@@ -118,7 +118,7 @@ async fn list(
             }
         })
     });
-    let tags = run_row.graft();
+    let tags = run_row.inherited_tags();
     let tasks: Vec<_> = result
         .rows
         .into_iter()

@@ -1,6 +1,8 @@
 //! The metadata API through the router, on every available engine (spec sections 2–6, 11).
 
 mod common;
+#[path = "api/hardening.rs"]
+mod hardening;
 
 use axum::http::{Method, StatusCode};
 use common::apps;
@@ -104,8 +106,6 @@ async fn runs_ids_user_and_duplicates() {
             app.get("/flows/F/runs/argo-1").await.json()["run_number"],
             "argo-1"
         );
-        let by_number = named.json();
-        let _ = by_number;
         assert_eq!(
             app.post("/flows/F/run", r#"{"run_number":"123"}"#)
                 .await
@@ -608,8 +608,17 @@ async fn bad_input_is_a_4xx_and_changes_nothing() {
             );
             assert!(a.json()["message"].is_string());
         }
-        let invalid_utf8 = app.call(Method::POST, "/flows/G", None).await;
+        let invalid_utf8 = app
+            .call_bytes(
+                Method::POST,
+                "/flows/G",
+                b"{\"user_name\": \"\xff\xfe\"}".to_vec(),
+            )
+            .await;
         assert_eq!(invalid_utf8.status, StatusCode::BAD_REQUEST);
+        assert!(invalid_utf8.json()["message"].is_string());
+        let empty = app.call(Method::POST, "/flows/G", None).await;
+        assert_eq!(empty.status, StatusCode::BAD_REQUEST);
         let long = format!("/flows/{}", "f".repeat(300));
         assert_eq!(app.post(&long, "{}").await.status, StatusCode::BAD_REQUEST);
         let art = format!("/flows/F/runs/{r}/steps/start/tasks/{t}/artifact");

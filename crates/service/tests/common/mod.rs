@@ -37,6 +37,17 @@ impl Answer {
 
 static PG_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The PostgreSQL server to test against. Under CI (`CI` set) one is required, so a missing server
+/// fails the suite instead of letting it pass on SQLite alone.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("MFSTACK_TEST_POSTGRES_URL").ok();
+    assert!(
+        url.is_some() || std::env::var_os("CI").is_none(),
+        "CI is set but MFSTACK_TEST_POSTGRES_URL is not: the PostgreSQL half of the suite would be skipped"
+    );
+    url
+}
+
 /// Fresh databases: SQLite always; PostgreSQL when MFSTACK_TEST_POSTGRES_URL names a server (each
 /// test gets its own database, dropped first if it exists).
 pub async fn apps(name: &str) -> Vec<App> {
@@ -56,7 +67,7 @@ pub async fn apps_with(name: &str, settings: Settings) -> Vec<App> {
         engine: "sqlite",
         _dir: Some(dir),
     });
-    if let Ok(base) = std::env::var("MFSTACK_TEST_POSTGRES_URL") {
+    if let Some(base) = postgres_url() {
         let url = fresh_postgres(&base, name).await;
         let store = mfstack_store::open(&url, &OpenOptions::default())
             .await
@@ -133,6 +144,16 @@ impl App {
 
     pub async fn call(&self, method: Method, path: &str, body: Option<&str>) -> Answer {
         self.call_with(method, path, body, &[]).await
+    }
+
+    /// A request with a body of any bytes, valid UTF-8 or not.
+    pub async fn call_bytes(&self, method: Method, path: &str, body: Vec<u8>) -> Answer {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::from(body))
+            .unwrap();
+        answer(self.router.clone(), req).await
     }
 
     pub async fn call_with(
@@ -213,4 +234,53 @@ impl App {
             .json();
         (r, t["task_id"].as_i64().unwrap())
     }
+
+    /// Every listing under every flow, rows sorted, to show a request changed nothing stored.
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for flow in self.rows("/flows", &mut out).await {
+            let f = path_segment(&flow["flow_id"]);
+            for run in self.rows(&format!("/flows/{f}/runs"), &mut out).await {
+                let r = path_segment(&run["run_number"]);
+                let base = format!("/flows/{f}/runs/{r}");
+                self.rows(&format!("{base}/metadata"), &mut out).await;
+                self.rows(&format!("{base}/artifacts"), &mut out).await;
+                self.rows(&format!("{base}/artifacts?_limit=500"), &mut out)
+                    .await;
+                for step in self.rows(&format!("{base}/steps"), &mut out).await {
+                    let s = path_segment(&step["step_name"]);
+                    self.rows(&format!("{base}/steps/{s}/tasks"), &mut out)
+                        .await;
+                }
+            }
+        }
+        out
+    }
+
+    async fn rows(&self, path: &str, out: &mut Vec<String>) -> Vec<Value> {
+        let a = self.get(path).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+        let rows = a.json().as_array().cloned().unwrap_or_default();
+        let mut texts: Vec<String> = rows.iter().map(Value::to_string).collect();
+        texts.sort();
+        out.push(format!("{path} {}", texts.join("\n")));
+        rows
+    }
+}
+
+/// An id as a path segment, percent-encoded.
+pub fn path_segment(id: &Value) -> String {
+    let text = match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
