@@ -9,7 +9,8 @@
 // The names are Metaflow's own; a doc line each would only repeat them.
 #![allow(missing_docs)]
 
-use crate::components::{api_gateway, compute, metadata_service, scheduling, storage, ui};
+use crate::components::storage::buckets;
+use crate::components::{api_gateway, compute, metadata_service, scheduling, ui};
 
 pub const DATASTORE_SYSROOT_S3: &str = "METAFLOW_DATASTORE_SYSROOT_S3";
 pub const DATATOOLS_S3ROOT: &str = "METAFLOW_DATATOOLS_S3ROOT";
@@ -33,8 +34,8 @@ pub const DEFAULT_METADATA: &str = "METAFLOW_DEFAULT_METADATA";
 /// (`MetaflowUserRoleArn`, `SageMakerNoteBookURL`, `MigrationFunctionName`, `UIServiceUrl`) are
 /// absent.
 pub const OUTPUT_CONFIG_KEYS: &[(&str, &str)] = &[
-    (storage::OUT_DATASTORE_URL, DATASTORE_SYSROOT_S3),
-    (storage::OUT_DATATOOLS_URL, DATATOOLS_S3ROOT),
+    (buckets::OUT_DATASTORE_URL, DATASTORE_SYSROOT_S3),
+    (buckets::OUT_DATATOOLS_URL, DATATOOLS_S3ROOT),
     (compute::OUT_JOB_QUEUE, BATCH_JOB_QUEUE),
     (compute::OUT_JOB_ROLE, ECS_S3_ACCESS_IAM_ROLE),
     (api_gateway::OUT_SERVICE_URL, SERVICE_URL),

@@ -30,6 +30,7 @@ pub use config_keys::{FIXED_CONFIG, OUTPUT_CONFIG_KEYS, config_key};
 pub use params::{ParamError, StackParams};
 pub use template::{INLINE_TEMPLATE_LIMIT, Template};
 
+use components::storage::buckets;
 use components::{
     api_gateway, compute, iam, metadata_service, migrations, network, notebook, scheduling,
     storage, ui,
@@ -43,8 +44,8 @@ pub const UI_TEMPLATE_URL_PARAMETER: &str = params::UI_TEMPLATE_URL;
 
 /// The reference template's fifteen output names.
 pub const REFERENCE_OUTPUTS: [&str; 15] = [
-    storage::OUT_DATASTORE_URL,
-    storage::OUT_DATATOOLS_URL,
+    buckets::OUT_DATASTORE_URL,
+    buckets::OUT_DATATOOLS_URL,
     compute::OUT_JOB_QUEUE,
     compute::OUT_JOB_ROLE,
     api_gateway::OUT_SERVICE_URL,
@@ -149,8 +150,8 @@ fn notebook_config(
     sched: &scheduling::Scheduling,
 ) -> notebook::NotebookConfig {
     let mut values = vec![
-        (keys::DATASTORE_SYSROOT_S3, storage::datastore_root()),
-        (keys::DATATOOLS_S3ROOT, storage::datatools_root()),
+        (keys::DATASTORE_SYSROOT_S3, buckets::datastore_root()),
+        (keys::DATATOOLS_S3ROOT, buckets::datatools_root()),
     ];
     values.extend(FIXED_CONFIG.iter().map(|(k, v)| (*k, (*v).into())));
     values.extend([

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use mfstack_template::components::{metadata_service, storage};
+use mfstack_template::components::metadata_service;
+use mfstack_template::components::storage::{buckets, database};
 use mfstack_template::params::{self, REFERENCE_PARAMETERS};
 use mfstack_template::{
     OUTPUT_CONFIG_KEYS, REFERENCE_OUTPUTS, StackParams, TemplateError, build, config_key,
@@ -162,9 +163,9 @@ fn kept_logical_ids_and_types_are_the_references() {
     }
     // Renaming or retyping these would replace live data.
     for (id, kind) in [
-        (storage::BUCKET, "AWS::S3::Bucket"),
-        (storage::DATABASE, "AWS::RDS::DBInstance"),
-        (storage::DB_SECRET, "AWS::SecretsManager::Secret"),
+        (buckets::BUCKET, "AWS::S3::Bucket"),
+        (database::DATABASE, "AWS::RDS::DBInstance"),
+        (database::DB_SECRET, "AWS::SecretsManager::Secret"),
         ("StepFunctionsStateDDB", "AWS::DynamoDB::Table"),
     ] {
         assert_eq!(stack.root.resources()[id].kind(), kind);
@@ -207,7 +208,7 @@ fn no_output_carries_a_secret() {
     let stack = build(&StackParams::default()).unwrap();
     let outputs = serde_json::to_string(stack.root.outputs()).unwrap();
     assert!(!outputs.contains("resolve:secretsmanager"));
-    assert!(!outputs.contains(storage::DB_SECRET));
+    assert!(!outputs.contains(database::DB_SECRET));
 }
 
 #[test]
@@ -280,7 +281,7 @@ fn ui_backend_gets_the_service_url() {
 fn database_deletion_protection_is_a_parameter_that_defaults_on() {
     // `mfstack destroy` finds the parameter through this exact `Ref` and sets it to "false".
     let stack = build(&StackParams::default()).unwrap();
-    let db = stack.root.resources()[storage::DATABASE].properties();
+    let db = stack.root.resources()[database::DATABASE].properties();
     assert_eq!(
         db["DeletionProtection"],
         serde_json::json!({"Ref": params::DATABASE_DELETION_PROTECTION})

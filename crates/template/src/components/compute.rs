@@ -7,6 +7,7 @@ use super::iam::{
     service_trust,
 };
 use super::network::{Network, SecurityGroup};
+use super::storage::Storage;
 use crate::TemplateError;
 use crate::intrinsics::{Expr, get_att, if_, no_value, r#ref, sub};
 use crate::params::{
@@ -113,7 +114,7 @@ pub fn add(
     t: &mut Template,
     _p: &StackParams,
     net: &Network,
-    storage: &super::storage::Storage,
+    storage: &Storage,
     table_arn: &Expr,
 ) -> Result<Compute, TemplateError> {
     let mut instance_role = Role::new(

@@ -7,7 +7,9 @@ use super::iam::{
     InlinePolicy, Role, SourceAccount, Statement, log_group_arn, regional_arn, service_trust,
 };
 use super::network::{Network, SecurityGroup};
-use super::storage::{GenerateSecretString, Secret, Storage};
+use super::storage::Storage;
+use super::storage::kms::KMS_KEY;
+use super::storage::secrets::{GenerateSecretString, Secret};
 use crate::TemplateError;
 use crate::intrinsics::{Expr, base64, get_att, r#ref, sub, sub_with};
 use crate::params::{COND_ENABLE_SAGEMAKER, SAGEMAKER_INSTANCE, StackParams};
@@ -113,7 +115,7 @@ pub fn add(
                 password_length: 8,
                 secret_string_template: r#"{"username": "admin"}"#.to_string(),
             },
-            kms_key_id: r#ref(super::storage::KMS_KEY),
+            kms_key_id: r#ref(KMS_KEY),
         },
     )?;
 

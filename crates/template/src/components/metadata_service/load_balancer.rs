@@ -5,7 +5,8 @@ use serde::Serialize;
 use super::{API_PORT, MIGRATE_PORT};
 use crate::TemplateError;
 use crate::components::network::Network;
-use crate::components::storage::{LOGS_BUCKET_POLICY, Storage};
+use crate::components::storage::Storage;
+use crate::components::storage::buckets::LOGS_BUCKET_POLICY;
 use crate::intrinsics::{Expr, r#ref};
 use crate::template::{ResourceProperties, Template};
 

@@ -19,7 +19,8 @@ use serde::Serialize;
 
 use super::metadata_service::{CLUSTER, FARGATE_SECURITY_GROUP, MetadataService};
 use super::network::Network;
-use super::storage::{self, LOGS_BUCKET, LOGS_BUCKET_POLICY, Storage};
+use super::storage::Storage;
+use super::storage::buckets::{self, LOGS_BUCKET, LOGS_BUCKET_POLICY};
 use crate::TemplateError;
 use crate::intrinsics::{Expr, get_att, r#ref, stack_output, sub};
 use crate::params::{COND_ENABLE_UI, UI_IMAGE, UI_TEMPLATE_URL};
@@ -104,7 +105,7 @@ fn nested_stack_inputs(
         (inputs::DB_PORT, storage.db_port.clone()),
         (inputs::DB_SECRET, storage.db_secret.clone()),
         (inputs::SERVICE_URL, service.internal_url.clone()),
-        (inputs::DATASTORE_ROOT, storage::datastore_root()),
+        (inputs::DATASTORE_ROOT, buckets::datastore_root()),
         (inputs::IMAGE, r#ref(UI_IMAGE)),
         (inputs::KMS_KEY, storage.key_arn.clone()),
         (inputs::LOGS_BUCKET, storage.logs_bucket.clone()),
