@@ -60,6 +60,11 @@ impl StoreError {
                     }
                     // SQLite busy/locked: the writer is serialised, so this means a foreign writer.
                     "5" | "6" | "261" | "517" => StoreError::Unavailable(db.message().to_owned()),
+                    // The statement timeout: SQLite's interrupt from the progress handler, and
+                    // PostgreSQL's `statement_timeout` cancel.
+                    "9" | "57014" => StoreError::Unavailable(format!(
+                        "the {what} statement ran past the statement timeout"
+                    )),
                     // PostgreSQL: invalid regular expression, value too long, bad text.
                     "2201B" | "22001" | "22021" | "22P05" => {
                         StoreError::Invalid(db.message().to_owned())

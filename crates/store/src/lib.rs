@@ -83,6 +83,10 @@ fn json(v: Option<Json<Value>>) -> Option<Value> {
     v.map(|Json(v)| v)
 }
 
+/// Longer than any statement of a healthy service takes, short enough that a runaway one cannot
+/// hold a connection for long.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How to open a database.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -92,7 +96,8 @@ pub struct OpenOptions {
     pub pool_max: u32,
     /// How long a request waits for a connection before the store reports `Unavailable`.
     pub acquire_timeout: Duration,
-    /// How long one statement may run (PostgreSQL `statement_timeout`) before it fails.
+    /// How long one statement may run before it is cancelled and the request answers 503
+    /// (PostgreSQL's `statement_timeout`; on SQLite, a progress-handler deadline per checkout).
     pub statement_timeout: Option<Duration>,
     /// A read replica for listings and gets (PostgreSQL).
     pub reader_url: Option<String>,
@@ -104,7 +109,7 @@ impl Default for OpenOptions {
             pool_min: 1,
             pool_max: 10,
             acquire_timeout: Duration::from_secs(5),
-            statement_timeout: None,
+            statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
             reader_url: None,
         }
     }

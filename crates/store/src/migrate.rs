@@ -191,6 +191,8 @@ pub(crate) async fn upgrade(store: &SqlStore) -> Result<UpgradeOutcome> {
     };
     with_pool!(&store.writer, p => {
         let mut conn = p.acquire().await.map_err(sql_err)?;
+        // Building an index on a big table takes as long as it takes.
+        conn.lift_statement_timeout().await.map_err(sql_err)?;
         if dialect == Dialect::Postgres {
             // Poll instead of blocking in pg_advisory_lock: a waiting statement holds a snapshot,
             // and CREATE INDEX CONCURRENTLY in the holder would wait for it, a deadlock.
@@ -245,9 +247,32 @@ pub(crate) async fn upgrade(store: &SqlStore) -> Result<UpgradeOutcome> {
         if dialect == Dialect::Postgres {
             // Unlock even after a failed step; a dropped connection releases the lock as well.
             let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(UPGRADE_LOCK_KEY).execute(&mut *conn).await;
+            let _ = sqlx::query("RESET statement_timeout").execute(&mut *conn).await;
         }
         result
     })
+}
+
+/// Migrations run without the statement timeout that bounds requests. On SQLite the pool arms it
+/// again at the next checkout; on PostgreSQL `RESET` restores the connection's start-up value.
+trait LiftStatementTimeout {
+    async fn lift_statement_timeout(&mut self) -> std::result::Result<(), sqlx::Error>;
+}
+
+impl LiftStatementTimeout for sqlx::pool::PoolConnection<sqlx::Sqlite> {
+    async fn lift_statement_timeout(&mut self) -> std::result::Result<(), sqlx::Error> {
+        self.lock_handle().await?.remove_progress_handler();
+        Ok(())
+    }
+}
+
+impl LiftStatementTimeout for sqlx::pool::PoolConnection<sqlx::Postgres> {
+    async fn lift_statement_timeout(&mut self) -> std::result::Result<(), sqlx::Error> {
+        sqlx::query("SET statement_timeout = 0")
+            .execute(&mut **self)
+            .await
+            .map(|_| ())
+    }
 }
 
 fn migration_err(m: &Migration, e: sqlx::Error) -> StoreError {

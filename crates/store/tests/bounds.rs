@@ -1,7 +1,7 @@
-//! Store behaviour the HTTP suite can't pin down by itself, on SQLite and (when
-//! MFSTACK_TEST_POSTGRES_URL is set; required under CI) PostgreSQL: batches are all or nothing,
-//! paginated artifact listings keep the rows the legacy listing keeps, and a statement with more
-//! values than the engine can bind is refused before it reaches the driver.
+//! What bounds the store's work, on SQLite and (when MFSTACK_TEST_POSTGRES_URL is set; required
+//! under CI) PostgreSQL: batches are all or nothing, paginated artifact listings keep the rows the
+//! legacy listing keeps, a statement with more values than the engine can bind is refused before it
+//! reaches the driver, and a statement past the statement timeout is cancelled as `Unavailable`.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use sqlx::Connection;
 struct Db {
     store: Arc<dyn Store>,
     engine: &'static str,
+    url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -26,6 +27,7 @@ async fn databases(name: &str) -> Vec<Db> {
             .await
             .unwrap(),
         engine: "sqlite",
+        url,
         _dir: Some(dir),
     }];
     match std::env::var("MFSTACK_TEST_POSTGRES_URL") {
@@ -47,6 +49,7 @@ async fn databases(name: &str) -> Vec<Db> {
                     .await
                     .unwrap(),
                 engine: "postgres",
+                url: url.to_string(),
                 _dir: None,
             });
         }
@@ -222,5 +225,36 @@ async fn more_filter_values_than_the_engine_binds_is_the_callers_error() {
             "{}: {err}",
             db.engine
         );
+    }
+}
+
+#[tokio::test]
+async fn a_statement_past_the_timeout_is_cancelled_and_the_connection_serves_again() {
+    for db in databases("timeout").await {
+        let (run, task) = task(db.store.as_ref()).await;
+        let rows: Vec<_> = (0..50_000).map(|i| artifact(&format!("a{i}"), 0)).collect();
+        db.store.create_artifacts(&task, &rows).await.unwrap();
+
+        let options = OpenOptions {
+            statement_timeout: Some(std::time::Duration::from_millis(5)),
+            ..OpenOptions::default()
+        };
+        let hasty = mfstack_store::open(&db.url, &options).await.unwrap();
+        let page = PageRequest::<ArtifactCursor> {
+            limit: 10,
+            after: None,
+        };
+        let err = hasty
+            .list_artifacts(ArtifactScope::Run(&run), Some(&page))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Unavailable(m) if m.contains("statement timeout")),
+            "{}: {err}",
+            db.engine
+        );
+        // The pool hands the connection out again with a fresh deadline.
+        hasty.healthcheck().await.unwrap();
+        hasty.close().await;
     }
 }
