@@ -71,9 +71,14 @@ class Service:
 
 
 def backends():
+    """SQLite always; PostgreSQL when MFSTACK_TEST_POSTGRES_URL is set, which CI must set."""
     out = ["sqlite"]
     if os.environ.get("MFSTACK_TEST_POSTGRES_URL"):
         out.append("postgres")
+    elif os.environ.get("CI"):
+        raise RuntimeError(
+            "CI is set but MFSTACK_TEST_POSTGRES_URL is not: scripts/test starts PostgreSQL and sets it"
+        )
     return out
 
 
