@@ -7,6 +7,7 @@
 mod artifacts;
 mod binds;
 mod dialect;
+mod direct;
 mod error;
 mod filters;
 mod flows;
@@ -33,6 +34,7 @@ use sqlx::types::Json;
 pub use artifacts::{ArtifactCursor, ArtifactRow, ArtifactScope, ArtifactStore, NewArtifactRow};
 pub use binds::{Arg, Statement};
 pub use dialect::Dialect;
+pub use direct::{DirectPools, Fetch, Side};
 pub use error::StoreError;
 pub use filters::{Filter, FilterOp, FilterValue, TagFilter};
 pub use flows::{FlowCursor, FlowRow, FlowStore};
@@ -118,18 +120,23 @@ impl Default for OpenOptions {
 /// Open a database by URL (`sqlite://PATH` or `postgres://…`), create and migrate it when empty, and
 /// refuse one whose schema is newer than this build knows.
 pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
-    let store = if url.starts_with("sqlite:") {
-        sqlite::open(url, options).await?
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        postgres::open(url, options).await?
-    } else {
-        return Err(StoreError::Config(format!(
-            "unsupported database URL {}: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB",
-            redact(url)
-        )));
-    };
+    let store = connect(url, options).await?;
     store.prepare().await?;
     Ok(Arc::new(store))
+}
+
+/// The pools for `url`, by scheme, or the schemes it accepts.
+async fn connect(url: &str, options: &OpenOptions) -> Result<sql_store::SqlStore> {
+    if url.starts_with("sqlite:") {
+        sqlite::open(url, options).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        postgres::open(url, options).await
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL {}: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB",
+            redact(url)
+        )))
+    }
 }
 
 /// The URL with any password replaced by `***`.
