@@ -170,6 +170,39 @@ impl ResourceProperties for UsagePlanKeyProps {
 
 /// Add the API, its methods, stage, and the optional key.
 pub fn add(t: &mut Template) -> Result<(), TemplateError> {
+    add_api(t)?;
+    add_methods(t)?;
+    t.add(
+        DEPLOYMENT,
+        &DeploymentProps {
+            rest_api_id: r#ref(API),
+            stage_name: STAGE,
+        },
+    )?
+    // A deployment of an API without its methods fails.
+    .depends_on(&[PROXY_METHOD, DB_METHOD]);
+
+    add_api_key(t)?;
+
+    t.add_output(
+        OUT_SERVICE_URL,
+        "URL of the metadata service through API Gateway",
+        sub(&format!(
+            "https://${{{API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE}/"
+        )),
+        None,
+    )?;
+    t.add_output(
+        OUT_API_KEY_ID,
+        "ID of the API key; its value, from `aws apigateway get-api-key --include-value`, is",
+        r#ref(API_KEY),
+        Some(COND_ENABLE_AUTH),
+    )?;
+    Ok(())
+}
+
+/// The REST API, its VPC link to the load balancer, and its two resources.
+fn add_api(t: &mut Template) -> Result<(), TemplateError> {
     t.add(
         API,
         &RestApiProps {
@@ -205,6 +238,11 @@ pub fn add(t: &mut Template) -> Result<(), TemplateError> {
             rest_api_id: r#ref(API),
         },
     )?;
+    Ok(())
+}
+
+/// `ANY /{proxy+}` to the API, `GET /db_schema_status` to the migration port.
+fn add_methods(t: &mut Template) -> Result<(), TemplateError> {
     let key_required = if_(COND_ENABLE_AUTH, true, false);
     t.add(
         PROXY_METHOD,
@@ -252,16 +290,11 @@ pub fn add(t: &mut Template) -> Result<(), TemplateError> {
             rest_api_id: r#ref(API),
         },
     )?;
-    t.add(
-        DEPLOYMENT,
-        &DeploymentProps {
-            rest_api_id: r#ref(API),
-            stage_name: STAGE,
-        },
-    )?
-    // A deployment of an API without its methods fails.
-    .depends_on(&[PROXY_METHOD, DB_METHOD]);
+    Ok(())
+}
 
+/// The API key and the usage plan that binds it to the stage, when the API requires a key.
+fn add_api_key(t: &mut Template) -> Result<(), TemplateError> {
     t.add(
         API_KEY,
         &ApiKeyProps {
@@ -293,20 +326,5 @@ pub fn add(t: &mut Template) -> Result<(), TemplateError> {
         },
     )?
     .condition(COND_ENABLE_AUTH);
-
-    t.add_output(
-        OUT_SERVICE_URL,
-        "URL of the metadata service through API Gateway",
-        sub(&format!(
-            "https://${{{API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE}/"
-        )),
-        None,
-    )?;
-    t.add_output(
-        OUT_API_KEY_ID,
-        "ID of the API key; its value, from `aws apigateway get-api-key --include-value`, is",
-        r#ref(API_KEY),
-        Some(COND_ENABLE_AUTH),
-    )?;
     Ok(())
 }

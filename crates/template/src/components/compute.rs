@@ -7,6 +7,7 @@ use super::iam::{
     service_trust,
 };
 use super::network::{Network, SecurityGroup};
+use super::scheduling::state_table_statements;
 use super::storage::Storage;
 use crate::TemplateError;
 use crate::intrinsics::{Expr, get_att, if_, no_value, r#ref, sub};
@@ -134,51 +135,14 @@ pub fn add(
         },
     )?;
 
-    let bucket = storage.bucket_arn.clone();
-    let objects = Expr::Join(String::new(), vec![bucket.clone(), "/*".into()]);
     let mut job_role = Role::new(
         "Role of Metaflow's Batch jobs: the datastore, step-functions state, and SageMaker models",
         service_trust("ecs-tasks.amazonaws.com", SourceAccount::Checked),
         vec![
-            InlinePolicy::new(
-                "Datastore",
-                vec![
-                    Statement::allow(
-                        "BucketAccessBatch",
-                        &["s3:ListBucket"],
-                        vec![bucket.clone()],
-                    ),
-                    Statement::allow(
-                        "ObjectAccessBatch",
-                        &["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
-                        vec![objects],
-                    ),
-                    // Jobs read through signed headers only, so a leaked presigned URL is useless.
-                    Statement::deny("DenyPresignedBatch", &["s3:*"], vec!["*".into()]).when(
-                        "StringNotEquals",
-                        "s3:authType",
-                        "REST-HEADER",
-                    ),
-                ],
-            ),
+            datastore_policy(&storage.bucket_arn),
             InlinePolicy::new(
                 "StepFunctionsState",
-                vec![
-                    Statement::allow(
-                        "Items",
-                        &[
-                            "dynamodb:PutItem",
-                            "dynamodb:GetItem",
-                            "dynamodb:UpdateItem",
-                        ],
-                        vec![table_arn.clone()],
-                    ),
-                    Statement::allow(
-                        "TableKey",
-                        &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                        vec![storage.key_arn.clone()],
-                    ),
-                ],
+                state_table_statements(table_arn, &storage.key_arn),
             ),
             InlinePolicy::new(
                 "Logs",
@@ -188,40 +152,7 @@ pub fn add(
                     vec![log_group_arn("/aws/batch/job:*")],
                 )],
             ),
-            InlinePolicy::new(
-                "AllowSagemaker",
-                vec![
-                    Statement::allow(
-                        "AllowSagemakerJobs",
-                        &[
-                            "sagemaker:CreateTrainingJob",
-                            "sagemaker:DescribeTrainingJob",
-                            "sagemaker:CreateModel",
-                            "sagemaker:CreateEndpointConfig",
-                            "sagemaker:CreateEndpoint",
-                            "sagemaker:DescribeModel",
-                            "sagemaker:DescribeEndpoint",
-                            "sagemaker:InvokeEndpoint",
-                        ],
-                        vec![
-                            regional_arn("sagemaker", "training-job/*"),
-                            regional_arn("sagemaker", "model/*"),
-                            regional_arn("sagemaker", "endpoint/*"),
-                            regional_arn("sagemaker", "endpoint-config/*"),
-                        ],
-                    ),
-                    Statement::allow(
-                        "AllowPassRole",
-                        &["iam:PassRole"],
-                        vec![sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*")],
-                    )
-                    .when(
-                        "StringEquals",
-                        "iam:PassedToService",
-                        "sagemaker.amazonaws.com",
-                    ),
-                ],
-            ),
+            sagemaker_policy(),
         ],
     );
     job_role.managed_policy_arns = vec![if_(
@@ -294,4 +225,68 @@ pub fn add(
         job_queue_arn: r#ref(JOB_QUEUE),
         job_role_arn: get_att(JOB_ROLE, "Arn"),
     })
+}
+
+/// The datastore, read and written through signed headers only.
+fn datastore_policy(bucket: &Expr) -> InlinePolicy {
+    let objects = Expr::Join(String::new(), vec![bucket.clone(), "/*".into()]);
+    InlinePolicy::new(
+        "Datastore",
+        vec![
+            Statement::allow(
+                "BucketAccessBatch",
+                &["s3:ListBucket"],
+                vec![bucket.clone()],
+            ),
+            Statement::allow(
+                "ObjectAccessBatch",
+                &["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                vec![objects],
+            ),
+            // Jobs read through signed headers only, so a leaked presigned URL is useless.
+            Statement::deny("DenyPresignedBatch", &["s3:*"], vec!["*".into()]).when(
+                "StringNotEquals",
+                "s3:authType",
+                "REST-HEADER",
+            ),
+        ],
+    )
+}
+
+/// Training jobs and endpoints that flows start from a step.
+fn sagemaker_policy() -> InlinePolicy {
+    InlinePolicy::new(
+        "AllowSagemaker",
+        vec![
+            Statement::allow(
+                "AllowSagemakerJobs",
+                &[
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:CreateModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:InvokeEndpoint",
+                ],
+                vec![
+                    regional_arn("sagemaker", "training-job/*"),
+                    regional_arn("sagemaker", "model/*"),
+                    regional_arn("sagemaker", "endpoint/*"),
+                    regional_arn("sagemaker", "endpoint-config/*"),
+                ],
+            ),
+            Statement::allow(
+                "AllowPassRole",
+                &["iam:PassRole"],
+                vec![sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*")],
+            )
+            .when(
+                "StringEquals",
+                "iam:PassedToService",
+                "sagemaker.amazonaws.com",
+            ),
+        ],
+    )
 }

@@ -127,89 +127,10 @@ pub fn add_roles(
     job_queue_arn: &Expr,
     table_arn: &Expr,
 ) -> Result<Scheduling, TemplateError> {
-    let bucket = storage.bucket_arn.clone();
-    let objects = Expr::Join(String::new(), vec![bucket.clone(), "/*".into()]);
-    // The managed rule Step Functions creates for `.sync` Batch integrations.
-    let batch_rule = regional_arn("events", "rule/StepFunctionsGetEventsForBatchJobsRule");
-    let role = Role::new(
-        "Role Metaflow's state machines run with",
-        service_trust("states.amazonaws.com", SourceAccount::Checked),
-        vec![
-            InlinePolicy::new(
-                "BatchPerms",
-                vec![
-                    Statement::allow(
-                        "DefinitionsPermissions",
-                        &["batch:SubmitJob"],
-                        vec![
-                            job_queue_arn.clone(),
-                            regional_arn("batch", "job-definition/*"),
-                        ],
-                    ),
-                    Statement::allow(
-                        "JobsPermissions",
-                        &["batch:TerminateJob", "batch:TagResource"],
-                        vec![regional_arn("batch", "job/*")],
-                    ),
-                    Statement::allow(
-                        "Describe",
-                        &[
-                            "batch:DescribeJobs",
-                            "batch:DescribeJobDefinitions",
-                            "batch:DescribeJobQueues",
-                        ],
-                        vec!["*".into()],
-                    ),
-                ],
-            ),
-            InlinePolicy::new(
-                "CustomS3Access",
-                vec![
-                    Statement::allow("BucketAccess", &["s3:ListBucket"], vec![bucket]),
-                    Statement::allow(
-                        "ObjectAccess",
-                        &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                        vec![objects],
-                    ),
-                ],
-            ),
-            InlinePolicy::new(
-                "AllowEventBridge",
-                vec![
-                    Statement::allow(
-                        "RuleMaintenance",
-                        &["events:PutTargets", "events:DescribeRule"],
-                        vec![batch_rule.clone()],
-                    ),
-                    Statement::allow("PutRule", &["events:PutRule"], vec![batch_rule]).when(
-                        "StringEquals",
-                        "events:detail-type",
-                        "Batch Job State Change",
-                    ),
-                ],
-            ),
-            InlinePolicy::new(
-                "DynamoDB",
-                vec![
-                    Statement::allow(
-                        "Items",
-                        &[
-                            "dynamodb:PutItem",
-                            "dynamodb:GetItem",
-                            "dynamodb:UpdateItem",
-                        ],
-                        vec![table_arn.clone()],
-                    ),
-                    Statement::allow(
-                        "TableKey",
-                        &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                        vec![storage.key_arn.clone()],
-                    ),
-                ],
-            ),
-        ],
-    );
-    t.add(STEP_FUNCTIONS_ROLE, &role)?;
+    t.add(
+        STEP_FUNCTIONS_ROLE,
+        &step_functions_role(storage, job_queue_arn, table_arn),
+    )?;
 
     let role = Role::new(
         "Role EventBridge assumes to start scheduled Metaflow state machines",
@@ -241,4 +162,104 @@ pub fn add_roles(
         step_functions_role_arn: get_att(STEP_FUNCTIONS_ROLE, "Arn"),
         eventbridge_role_arn: get_att(EVENTBRIDGE_ROLE, "Arn"),
     })
+}
+
+/// The Step Functions role: submit and watch Batch jobs, the datastore, the rule Step Functions
+/// keeps for `.sync` Batch calls, and the foreach state.
+fn step_functions_role(storage: &Storage, job_queue_arn: &Expr, table_arn: &Expr) -> Role {
+    let bucket = storage.bucket_arn.clone();
+    let objects = Expr::Join(String::new(), vec![bucket.clone(), "/*".into()]);
+    Role::new(
+        "Role Metaflow's state machines run with",
+        service_trust("states.amazonaws.com", SourceAccount::Checked),
+        vec![
+            batch_policy(job_queue_arn),
+            InlinePolicy::new(
+                "CustomS3Access",
+                vec![
+                    Statement::allow("BucketAccess", &["s3:ListBucket"], vec![bucket]),
+                    Statement::allow(
+                        "ObjectAccess",
+                        &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                        vec![objects],
+                    ),
+                ],
+            ),
+            events_policy(),
+            InlinePolicy::new(
+                "DynamoDB",
+                state_table_statements(table_arn, &storage.key_arn),
+            ),
+        ],
+    )
+}
+
+fn batch_policy(job_queue_arn: &Expr) -> InlinePolicy {
+    InlinePolicy::new(
+        "BatchPerms",
+        vec![
+            Statement::allow(
+                "DefinitionsPermissions",
+                &["batch:SubmitJob"],
+                vec![
+                    job_queue_arn.clone(),
+                    regional_arn("batch", "job-definition/*"),
+                ],
+            ),
+            Statement::allow(
+                "JobsPermissions",
+                &["batch:TerminateJob", "batch:TagResource"],
+                vec![regional_arn("batch", "job/*")],
+            ),
+            Statement::allow(
+                "Describe",
+                &[
+                    "batch:DescribeJobs",
+                    "batch:DescribeJobDefinitions",
+                    "batch:DescribeJobQueues",
+                ],
+                vec!["*".into()],
+            ),
+        ],
+    )
+}
+
+fn events_policy() -> InlinePolicy {
+    // The managed rule Step Functions creates for `.sync` Batch integrations.
+    let batch_rule = regional_arn("events", "rule/StepFunctionsGetEventsForBatchJobsRule");
+    InlinePolicy::new(
+        "AllowEventBridge",
+        vec![
+            Statement::allow(
+                "RuleMaintenance",
+                &["events:PutTargets", "events:DescribeRule"],
+                vec![batch_rule.clone()],
+            ),
+            Statement::allow("PutRule", &["events:PutRule"], vec![batch_rule]).when(
+                "StringEquals",
+                "events:detail-type",
+                "Batch Job State Change",
+            ),
+        ],
+    )
+}
+
+/// Read and write foreach state, which is encrypted with the stack key; Batch jobs need the same.
+pub fn state_table_statements(table_arn: &Expr, key_arn: &Expr) -> Vec<Statement> {
+    vec![
+        Statement::allow(
+            "Items",
+            &[
+                "dynamodb:PutItem",
+                "dynamodb:GetItem",
+                "dynamodb:UpdateItem",
+            ],
+            vec![table_arn.clone()],
+        ),
+        Statement::allow(
+            "TableKey",
+            &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            vec![key_arn.clone()],
+        ),
+    ]
 }
