@@ -118,49 +118,8 @@ pub fn add(
     storage: &Storage,
     table_arn: &Expr,
 ) -> Result<Compute, TemplateError> {
-    let mut instance_role = Role::new(
-        "EC2 role of the Batch container instances",
-        service_trust("ec2.amazonaws.com", SourceAccount::NotSent),
-        vec![],
-    );
-    instance_role.managed_policy_arns = vec![aws_managed(
-        "service-role/AmazonEC2ContainerServiceforEC2Role",
-    )];
-    t.add(INSTANCE_ROLE, &instance_role)?;
-    t.add(
-        INSTANCE_PROFILE,
-        &InstanceProfileProps {
-            path: "/",
-            roles: vec![r#ref(INSTANCE_ROLE)],
-        },
-    )?;
-
-    let mut job_role = Role::new(
-        "Role of Metaflow's Batch jobs: the datastore, step-functions state, and SageMaker models",
-        service_trust("ecs-tasks.amazonaws.com", SourceAccount::Checked),
-        vec![
-            datastore_policy(&storage.bucket_arn),
-            InlinePolicy::new(
-                "StepFunctionsState",
-                state_table_statements(table_arn, &storage.key_arn),
-            ),
-            InlinePolicy::new(
-                "Logs",
-                vec![Statement::allow(
-                    "JobLogs",
-                    &["logs:CreateLogStream", "logs:PutLogEvents"],
-                    vec![log_group_arn("/aws/batch/job:*")],
-                )],
-            ),
-            sagemaker_policy(),
-        ],
-    );
-    job_role.managed_policy_arns = vec![if_(
-        COND_ADDITIONAL_WORKER_POLICY,
-        r#ref(ADDITIONAL_WORKER_POLICY_ARN),
-        no_value(),
-    )];
-    t.add(JOB_ROLE, &job_role)?;
+    add_instance_role(t)?;
+    t.add(JOB_ROLE, &job_role(storage, table_arn))?;
 
     t.add(
         BATCH_SECURITY_GROUP,
@@ -289,4 +248,55 @@ fn sagemaker_policy() -> InlinePolicy {
             ),
         ],
     )
+}
+
+/// The role Metaflow's Batch jobs run with.
+fn job_role(storage: &Storage, table_arn: &Expr) -> Role {
+    let mut job_role = Role::new(
+        "Role of Metaflow's Batch jobs: the datastore, step-functions state, and SageMaker models",
+        service_trust("ecs-tasks.amazonaws.com", SourceAccount::Checked),
+        vec![
+            datastore_policy(&storage.bucket_arn),
+            InlinePolicy::new(
+                "StepFunctionsState",
+                state_table_statements(table_arn, &storage.key_arn),
+            ),
+            InlinePolicy::new(
+                "Logs",
+                vec![Statement::allow(
+                    "JobLogs",
+                    &["logs:CreateLogStream", "logs:PutLogEvents"],
+                    vec![log_group_arn("/aws/batch/job:*")],
+                )],
+            ),
+            sagemaker_policy(),
+        ],
+    );
+    job_role.managed_policy_arns = vec![if_(
+        COND_ADDITIONAL_WORKER_POLICY,
+        r#ref(ADDITIONAL_WORKER_POLICY_ARN),
+        no_value(),
+    )];
+    job_role
+}
+
+/// The role Batch's EC2 container instances run with, and its instance profile.
+fn add_instance_role(t: &mut Template) -> Result<(), TemplateError> {
+    let mut instance_role = Role::new(
+        "EC2 role of the Batch container instances",
+        service_trust("ec2.amazonaws.com", SourceAccount::NotSent),
+        vec![],
+    );
+    instance_role.managed_policy_arns = vec![aws_managed(
+        "service-role/AmazonEC2ContainerServiceforEC2Role",
+    )];
+    t.add(INSTANCE_ROLE, &instance_role)?;
+    t.add(
+        INSTANCE_PROFILE,
+        &InstanceProfileProps {
+            path: "/",
+            roles: vec![r#ref(INSTANCE_ROLE)],
+        },
+    )?;
+    Ok(())
 }

@@ -218,6 +218,12 @@ pub struct ClientAccess {
 impl ClientAccess {
     /// The client statements.
     pub fn statements(&self) -> Vec<Statement> {
+        let mut all = self.datastore_and_batch();
+        all.extend(self.scheduling_and_keys());
+        all
+    }
+
+    fn datastore_and_batch(&self) -> Vec<Statement> {
         let objects = Expr::Join(String::new(), vec![self.bucket_arn.clone(), "/*".into()]);
         vec![
             Statement::allow(
@@ -261,6 +267,12 @@ impl ClientAccess {
                 ],
                 vec!["*".into()],
             ),
+        ]
+    }
+
+    /// Step Functions, EventBridge schedules, the stack's roles, job logs and the key.
+    fn scheduling_and_keys(&self) -> Vec<Statement> {
+        vec![
             Statement::allow(
                 "StateMachines",
                 &[

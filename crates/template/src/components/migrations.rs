@@ -173,53 +173,9 @@ pub fn add(
         },
     )?;
 
-    let mut role = Role::new(
-        "Role of the database migration function",
-        service_trust("lambda.amazonaws.com", SourceAccount::NotSent),
-        vec![InlinePolicy::new(
-            "Cloudwatch",
-            vec![
-                Statement::allow(
-                    "LogEvents",
-                    &["logs:CreateLogStream", "logs:PutLogEvents"],
-                    vec![get_att(FUNCTION_LOG_GROUP, "Arn")],
-                ),
-                Statement::allow(
-                    "DeadLetters",
-                    &["sqs:SendMessage"],
-                    vec![get_att(DEAD_LETTER_QUEUE, "Arn")],
-                ),
-                Statement::allow(
-                    "StackKey",
-                    &["kms:Decrypt", "kms:GenerateDataKey"],
-                    vec![storage.key_arn.clone()],
-                ),
-            ],
-        )],
-    );
-    // ENI management for a function in a VPC; these EC2 actions take no resource ARNs.
-    role.managed_policy_arns = vec![aws_managed("service-role/AWSLambdaVPCAccessExecutionRole")];
-    t.add(FUNCTION_ROLE, &role)?;
+    t.add(FUNCTION_ROLE, &function_role(storage))?;
 
-    let mut sg = SecurityGroup::new(
-        "Database migration function - the migration port and S3 only",
-        net.vpc_id.clone(),
-    );
-    sg.security_group_egress = vec![
-        Rule::tcp_cidr(
-            "Migration API on the load balancer",
-            MIGRATE_PORT,
-            MIGRATE_PORT,
-            net.vpc_cidr.clone(),
-        ),
-        Rule::tcp_cidr(
-            "Answer CloudFormation through the S3 endpoint",
-            443,
-            443,
-            "0.0.0.0/0".into(),
-        ),
-    ];
-    t.add(FUNCTION_SECURITY_GROUP, &sg)?;
+    t.add(FUNCTION_SECURITY_GROUP, &function_security_group(net))?;
 
     t.add(
         FUNCTION,
@@ -272,4 +228,57 @@ pub fn add(
         None,
     )?;
     Ok(())
+}
+
+/// The function's role: its own logs and dead letters, the stack key, and ENIs in the VPC.
+fn function_role(storage: &Storage) -> Role {
+    let mut role = Role::new(
+        "Role of the database migration function",
+        service_trust("lambda.amazonaws.com", SourceAccount::NotSent),
+        vec![InlinePolicy::new(
+            "Cloudwatch",
+            vec![
+                Statement::allow(
+                    "LogEvents",
+                    &["logs:CreateLogStream", "logs:PutLogEvents"],
+                    vec![get_att(FUNCTION_LOG_GROUP, "Arn")],
+                ),
+                Statement::allow(
+                    "DeadLetters",
+                    &["sqs:SendMessage"],
+                    vec![get_att(DEAD_LETTER_QUEUE, "Arn")],
+                ),
+                Statement::allow(
+                    "StackKey",
+                    &["kms:Decrypt", "kms:GenerateDataKey"],
+                    vec![storage.key_arn.clone()],
+                ),
+            ],
+        )],
+    );
+    // ENI management for a function in a VPC; these EC2 actions take no resource ARNs.
+    role.managed_policy_arns = vec![aws_managed("service-role/AWSLambdaVPCAccessExecutionRole")];
+    role
+}
+
+fn function_security_group(net: &Network) -> SecurityGroup {
+    let mut sg = SecurityGroup::new(
+        "Database migration function - the migration port and S3 only",
+        net.vpc_id.clone(),
+    );
+    sg.security_group_egress = vec![
+        Rule::tcp_cidr(
+            "Migration API on the load balancer",
+            MIGRATE_PORT,
+            MIGRATE_PORT,
+            net.vpc_cidr.clone(),
+        ),
+        Rule::tcp_cidr(
+            "Answer CloudFormation through the S3 endpoint",
+            443,
+            443,
+            "0.0.0.0/0".into(),
+        ),
+    ];
+    sg
 }

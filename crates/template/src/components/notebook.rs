@@ -126,34 +126,7 @@ pub fn add(
     )?
     .condition(c);
 
-    let statements = vec![
-        Statement::allow(
-            "SageMakerNotebook",
-            &[
-                "sagemaker:DescribeNotebookInstance",
-                "sagemaker:StartNotebookInstance",
-                "sagemaker:StopNotebookInstance",
-                "sagemaker:UpdateNotebookInstance",
-                "sagemaker:CreatePresignedNotebookInstanceUrl",
-            ],
-            vec![regional_arn(
-                "sagemaker",
-                "notebook-instance/${AWS::StackName}*",
-            )],
-        ),
-        Statement::allow(
-            "NotebookLogs",
-            &["logs:CreateLogStream", "logs:PutLogEvents"],
-            vec![log_group_arn("/aws/sagemaker/NotebookInstances:*")],
-        ),
-    ];
-    let mut role = Role::new(
-        "Role of the SageMaker notebook, a Metaflow client of this stack",
-        service_trust("sagemaker.amazonaws.com", SourceAccount::Checked),
-        vec![InlinePolicy::new("Notebook", statements)],
-    );
-    role.managed_policy_arns = vec![client_policy.clone()];
-    t.add(ROLE, &role)?.condition(c);
+    t.add(ROLE, &role(client_policy))?.condition(c);
 
     t.add(
         LIFECYCLE,
@@ -195,4 +168,36 @@ pub fn add(
         Some(c),
     )?;
     Ok(())
+}
+
+/// The notebook's role: a Metaflow client, plus its own notebook instance and logs.
+fn role(client_policy: &Expr) -> Role {
+    let statements = vec![
+        Statement::allow(
+            "SageMakerNotebook",
+            &[
+                "sagemaker:DescribeNotebookInstance",
+                "sagemaker:StartNotebookInstance",
+                "sagemaker:StopNotebookInstance",
+                "sagemaker:UpdateNotebookInstance",
+                "sagemaker:CreatePresignedNotebookInstanceUrl",
+            ],
+            vec![regional_arn(
+                "sagemaker",
+                "notebook-instance/${AWS::StackName}*",
+            )],
+        ),
+        Statement::allow(
+            "NotebookLogs",
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![log_group_arn("/aws/sagemaker/NotebookInstances:*")],
+        ),
+    ];
+    let mut role = Role::new(
+        "Role of the SageMaker notebook, a Metaflow client of this stack",
+        service_trust("sagemaker.amazonaws.com", SourceAccount::Checked),
+        vec![InlinePolicy::new("Notebook", statements)],
+    );
+    role.managed_policy_arns = vec![client_policy.clone()];
+    role
 }
