@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use mfstack_store::{OpenOptions, PostgresConfig, Store};
+use mfstack_store::{OpenOptions, PostgresConfig, Store, StoreError};
 
+use crate::cli::parse_switch;
 use crate::hint::WithHint;
+use crate::secret::Secret;
 
 /// Database flags shared by `serve`, `up`, `run` and `migrate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -15,7 +17,7 @@ pub struct DatabaseArgs {
     /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB. Default: PostgreSQL
     /// when MF_METADATA_DB_HOST is set, else DATA_DIR/metadata.db.
     #[arg(long, env = "MFSTACK_DATABASE_URL")]
-    pub database: Option<String>,
+    pub database: Option<Secret>,
     /// Where the embedded database and local datastore live.
     #[arg(long, env = "MFSTACK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -41,7 +43,7 @@ pub struct DatabaseArgs {
         hide = true,
         hide_env_values = true
     )]
-    pub db_password: String,
+    pub db_password: Secret,
     /// PostgreSQL database name.
     #[arg(
         long,
@@ -72,20 +74,18 @@ pub struct DatabaseArgs {
     #[arg(long, env = "MF_METADATA_DB_TIMEOUT", default_value_t = 5)]
     pub db_timeout: u64,
     /// Send reads to a read replica (MF_METADATA_DB_READ_REPLICA_HOST).
-    #[arg(long, env = "USE_SEPARATE_READER_POOL", value_parser = parse_flag, default_value = "0", hide = true)]
+    #[arg(
+        long,
+        env = "USE_SEPARATE_READER_POOL",
+        value_parser = parse_switch,
+        action = clap::ArgAction::Set,
+        default_value = "0",
+        hide = true
+    )]
     pub separate_reader_pool: bool,
     /// Host of the read replica.
     #[arg(long, env = "MF_METADATA_DB_READ_REPLICA_HOST", hide = true)]
     pub read_replica_host: Option<String>,
-}
-
-/// The reference reads its switches as "1"/"true"-style strings.
-fn parse_flag(s: &str) -> Result<bool, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "" | "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(format!("expected 1/0 or true/false, got '{other}'")),
-    }
 }
 
 /// The default data directory, `~/.mfstack`.
@@ -115,7 +115,7 @@ impl DatabaseArgs {
             host: host.to_owned(),
             port: self.db_port,
             user: self.db_user.clone(),
-            password: self.db_password.clone(),
+            password: self.db_password.expose().to_string(),
             dbname: self.db_name.clone(),
             ssl_mode: self.db_ssl_mode.clone(),
             ssl_cert: self.db_ssl_cert.clone(),
@@ -127,7 +127,7 @@ impl DatabaseArgs {
     /// The database URL to open.
     pub fn url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.database {
-            return Ok(url.clone());
+            return Ok(url.expose().to_string());
         }
         if let Some(host) = self.db_host.as_deref().filter(|h| !h.is_empty()) {
             return Ok(self.postgres(host).to_url());
@@ -157,24 +157,18 @@ impl DatabaseArgs {
     pub async fn open(&self) -> anyhow::Result<std::sync::Arc<dyn Store>> {
         let url = self.url()?;
         let shown = mfstack_store::redact(&url);
-        mfstack_store::open(&url, &self.options())
-            .await
-            .with_context(|| format!("cannot open the database {shown}"))
-            .hint(
-                "check that the database is running and reachable, and the URL or MF_METADATA_DB_* \
-                 settings are right",
-            )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn switches_read_like_the_reference() {
-        assert_eq!(parse_flag("1"), Ok(true));
-        assert_eq!(parse_flag("False"), Ok(false));
-        assert!(parse_flag("maybe").is_err());
+        match mfstack_store::open(&url, &self.options()).await {
+            Ok(store) => Ok(store),
+            // A URL the store cannot read at all, as opposed to a database it cannot reach.
+            Err(e @ StoreError::Config(_)) if !e.to_string().contains("cannot open") => Err(e)
+                .context("cannot use the database URL")
+                .hint("pass --database sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB"),
+            Err(e) => Err(e)
+                .with_context(|| format!("cannot open the database {shown}"))
+                .hint(
+                    "check that the database is running and reachable, and the URL or \
+                     MF_METADATA_DB_* settings are right",
+                ),
+        }
     }
 }

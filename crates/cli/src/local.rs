@@ -115,6 +115,7 @@ pub async fn ping(url: &str) -> bool {
 }
 
 /// Metaflow's settings for a local service: metadata from `url`, data in `data_dir/datastore`.
+/// `up` writes them as a profile; `run` passes them as environment variables.
 pub fn metaflow_env(url: &str, data_dir: &Path) -> Vec<(String, String)> {
     vec![
         ("METAFLOW_DEFAULT_METADATA".into(), "service".into()),
@@ -125,33 +126,6 @@ pub fn metaflow_env(url: &str, data_dir: &Path) -> Vec<(String, String)> {
             data_dir.join("datastore").display().to_string(),
         ),
     ]
-}
-
-/// `$METAFLOW_HOME`, default `~/.metaflowconfig`, as the Metaflow client reads it.
-pub fn metaflow_home() -> anyhow::Result<PathBuf> {
-    if let Some(home) = std::env::var_os("METAFLOW_HOME") {
-        return Ok(PathBuf::from(home));
-    }
-    let home = std::env::var_os("HOME")
-        .context("neither METAFLOW_HOME nor HOME is set")
-        .hint("set METAFLOW_HOME")?;
-    Ok(PathBuf::from(home).join(".metaflowconfig"))
-}
-
-/// Write the profile `config_<name>.json`; `config.json` is never touched.
-pub fn write_profile(name: &str, env: &[(String, String)]) -> anyhow::Result<PathBuf> {
-    let dir = metaflow_home()?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(format!("config_{name}.json"));
-    let map: serde_json::Map<String, serde_json::Value> = env
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
-    let mut text = serde_json::to_string_pretty(&map)?;
-    text.push('\n');
-    std::fs::write(&path, text)
-        .with_context(|| format!("cannot write the Metaflow profile {}", path.display()))?;
-    Ok(path)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

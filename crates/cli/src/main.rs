@@ -6,9 +6,15 @@
 mod cli;
 mod commands;
 mod database;
+#[cfg(feature = "deploy")]
+mod drawer;
 mod hint;
 mod local;
 mod logging;
+mod profile;
+mod secret;
+#[cfg(feature = "deploy")]
+mod stack;
 
 use std::process::ExitCode;
 

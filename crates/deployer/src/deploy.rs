@@ -1,19 +1,15 @@
 //! Change set → preview → confirm → execute → wait, as `rain deploy` does it, with events out.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, StackStatus,
-};
-use aws_smithy_types::DateTime;
+use aws_sdk_cloudformation::types::{Stack, StackStatus};
 
 use crate::aws::Aws;
+use crate::change_set::{self, ChangeSet, Computed};
 use crate::error::Error;
 use crate::events::{AnyStatus, Decision, DeployEvent, DeployUi, Phase, PreviewRow, phase};
 use crate::package::{Artifacts, INLINE_TEMPLATE_LIMIT};
-use crate::progress::{Tracker, is_no_change};
+use crate::stack::{describe_stack, wait_for_stack};
 
 /// How the root template reaches CloudFormation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +40,6 @@ impl TemplateSource {
 /// What to deploy and how.
 #[derive(Debug, Clone)]
 pub struct DeployRequest {
-    /// Stack name.
     pub stack_name: String,
     /// The root template.
     pub template: TemplateSource,
@@ -71,7 +66,6 @@ impl DeployRequest {
 pub enum DeployOutcome {
     /// The stack reached `status` (CREATE_COMPLETE or UPDATE_COMPLETE).
     Deployed {
-        /// Final status.
         status: StackStatus,
         /// True for a new stack.
         created: bool,
@@ -117,23 +111,6 @@ pub fn plan_for(status: Option<&StackStatus>) -> Plan {
     }
 }
 
-/// The stack named `name`, or `None` if it does not exist.
-pub async fn describe_stack(aws: &Aws, name: &str) -> Result<Option<Stack>, Error> {
-    match aws
-        .cloudformation()
-        .describe_stacks()
-        .stack_name(name)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.stacks().first().cloned()),
-        Err(e) => match Error::from_sdk("DescribeStacks", e) {
-            Error::StackNotFound(_) => Ok(None),
-            other => Err(other),
-        },
-    }
-}
-
 /// Create or update `req.stack_name` through a change set, asking `ui` before executing.
 pub async fn deploy(
     aws: &Aws,
@@ -141,154 +118,90 @@ pub async fn deploy(
     ui: &mut dyn DeployUi,
 ) -> Result<DeployOutcome, Error> {
     let cf = aws.cloudformation();
+    let existing = describe_stack(aws, &req.stack_name).await?;
+    let create = create_or_update(aws, req, existing.as_ref(), ui).await?;
+    let parameters =
+        change_set::parameters(aws, req, existing.as_ref().filter(|_| !create)).await?;
+    let name = change_set::change_set_name();
+    ui.event(&DeployEvent::ChangeSetCreating {
+        name: name.clone(),
+        create,
+    });
+    let Some(set) = change_set::create(&cf, req, &name, create, parameters).await? else {
+        ui.event(&DeployEvent::NoChanges);
+        return Ok(DeployOutcome::NoChanges);
+    };
+    let Some(Computed { rows, cut }) = set.computed(&cf, req.poll_interval).await? else {
+        ui.event(&DeployEvent::NoChanges);
+        return Ok(DeployOutcome::NoChanges);
+    };
+    if !confirm(&rows, ui) {
+        set.discard(&cf).await;
+        return Ok(DeployOutcome::Declined);
+    }
+    execute(aws, req, &set, rows.len(), cut, ui).await
+}
+
+/// Whether the change set creates the stack (true) or updates it, after refusing a busy or stuck
+/// stack and, if the user agrees, deleting one whose first create rolled back.
+async fn create_or_update(
+    aws: &Aws,
+    req: &DeployRequest,
+    existing: Option<&Stack>,
+    ui: &mut dyn DeployUi,
+) -> Result<bool, Error> {
     let name = req.stack_name.as_str();
-    let existing = describe_stack(aws, name).await?;
-    let status = existing.as_ref().and_then(|s| s.stack_status()).cloned();
+    let status = existing.and_then(|s| s.stack_status()).cloned();
     if let Some(s) = &status {
         ui.event(&DeployEvent::ExistingStack { status: s.clone() });
     }
-    let create = match plan_for(status.as_ref()) {
-        Plan::Create => true,
-        Plan::Update => false,
-        Plan::Busy(s) => {
-            return Err(Error::StackBusy {
-                stack: name.into(),
-                status: s.as_str().into(),
-            });
-        }
-        Plan::Stuck(s) => {
-            return Err(Error::StackStuck {
-                stack: name.into(),
-                status: s.as_str().into(),
-            });
-        }
+    match plan_for(status.as_ref()) {
+        Plan::Create => Ok(true),
+        Plan::Update => Ok(false),
+        Plan::Busy(s) => Err(Error::StackBusy {
+            stack: name.into(),
+            status: s.as_str().into(),
+        }),
+        Plan::Stuck(s) => Err(Error::StackStuck {
+            stack: name.into(),
+            status: s.as_str().into(),
+        }),
         Plan::OfferRecreate => {
             if !ui.decide(&Decision::RecreateRolledBackStack { stack: name.into() }) {
                 return Err(Error::StackStuck {
                     stack: name.into(),
-                    status: "ROLLBACK_COMPLETE".into(),
+                    status: StackStatus::RollbackComplete.as_str().into(),
                 });
             }
-            ui.event(&DeployEvent::DeletingEmptyStack);
-            let id = existing
-                .as_ref()
-                .and_then(|s| s.stack_id())
-                .unwrap_or(name)
-                .to_string();
-            cf.delete_stack()
-                .stack_name(&id)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk("DeleteStack", e))?;
-            let end = wait_for_stack(aws, &id, 0, req.poll_interval, None, ui).await?;
-            if phase(AnyStatus::Stack(&end.status)) != Phase::Complete {
-                return Err(Error::DeployFailed {
-                    stack: name.into(),
-                    status: end.status.as_str().into(),
-                    causes: end.causes,
-                });
-            }
-            true
+            let id = existing.and_then(|s| s.stack_id()).unwrap_or(name);
+            delete_rolled_back(aws, req, id, ui).await?;
+            Ok(true)
         }
-    };
+    }
+}
 
-    let parameters = parameters(aws, req, existing.as_ref().filter(|_| !create)).await?;
-    let cs_name = format!(
-        "mfstack-{}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs()
-    );
-    ui.event(&DeployEvent::ChangeSetCreating {
-        name: cs_name.clone(),
-        create,
-    });
-    let mut call = cf
-        .create_change_set()
-        .stack_name(name)
-        .change_set_name(&cs_name)
-        .change_set_type(if create {
-            ChangeSetType::Create
-        } else {
-            ChangeSetType::Update
-        })
-        .description("Created by mfstack deploy")
-        .set_parameters(Some(parameters))
-        .set_capabilities(Some(
-            CAPABILITIES.iter().map(|c| Capability::from(*c)).collect(),
-        ));
-    call = match &req.template {
-        TemplateSource::Body(b) => call.template_body(b),
-        TemplateSource::Url(u) => call.template_url(u),
-    };
-    let created = match call.send().await {
-        Ok(created) => created,
-        // Some endpoints refuse an empty update at CreateChangeSet instead of failing the change set.
-        Err(e) if e.message().is_some_and(is_no_change) => {
-            ui.event(&DeployEvent::NoChanges);
-            return Ok(DeployOutcome::NoChanges);
-        }
-        Err(e) => {
-            return Err(match e.code() {
-                Some("ValidationError" | "InsufficientCapabilitiesException") => {
-                    Error::TemplateRejected(e.message().unwrap_or_default().to_string())
-                }
-                _ => Error::from_sdk("CreateChangeSet", e),
-            });
-        }
-    };
-    let cs_id = created.id().unwrap_or(&cs_name).to_string();
-    let stack_id = created.stack_id().unwrap_or(name).to_string();
+/// Delete a stack left in ROLLBACK_COMPLETE, so that it can be created again.
+async fn delete_rolled_back(
+    aws: &Aws,
+    req: &DeployRequest,
+    stack_id: &str,
+    ui: &mut dyn DeployUi,
+) -> Result<(), Error> {
+    ui.event(&DeployEvent::DeletingEmptyStack);
+    aws.cloudformation()
+        .delete_stack()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("DeleteStack", e))?;
+    let end = wait_for_stack(aws, stack_id, 0, req.poll_interval, None, ui).await?;
+    end.completed(&req.stack_name)?;
+    Ok(())
+}
 
-    // Wait for the change set, collecting its rows.
-    let (rows, cut) = loop {
-        let first = cf
-            .describe_change_set()
-            .change_set_name(&cs_id)
-            .stack_name(&stack_id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DescribeChangeSet", e))?;
-        match first.status() {
-            Some(ChangeSetStatus::CreateComplete) => {
-                let cut = first.creation_time().copied();
-                let mut rows = preview_rows(first.changes());
-                let mut token = first.next_token().map(str::to_string);
-                while let Some(t) = token {
-                    let page = cf
-                        .describe_change_set()
-                        .change_set_name(&cs_id)
-                        .stack_name(&stack_id)
-                        .next_token(t)
-                        .send()
-                        .await
-                        .map_err(|e| Error::from_sdk("DescribeChangeSet", e))?;
-                    rows.extend(preview_rows(page.changes()));
-                    token = page.next_token().map(str::to_string);
-                }
-                break (rows, cut);
-            }
-            Some(ChangeSetStatus::Failed) => {
-                let reason = first.status_reason().unwrap_or_default().to_string();
-                if is_no_change(&reason) {
-                    // Keep nothing behind: an empty change set only clutters the console.
-                    let _ = cf
-                        .delete_change_set()
-                        .change_set_name(&cs_id)
-                        .stack_name(&stack_id)
-                        .send()
-                        .await;
-                    ui.event(&DeployEvent::NoChanges);
-                    return Ok(DeployOutcome::NoChanges);
-                }
-                return Err(Error::TemplateRejected(reason));
-            }
-            _ => tokio::time::sleep(req.poll_interval).await,
-        }
-    };
-
-    ui.event(&DeployEvent::Preview(rows.clone()));
+/// Show the preview and the IAM capabilities it needs, then ask whether to execute.
+fn confirm(rows: &[PreviewRow], ui: &mut dyn DeployUi) -> bool {
+    ui.event(&DeployEvent::Preview(rows.to_vec()));
     let iam: Vec<String> = rows
         .iter()
         .filter(|r| r.resource_type.starts_with("AWS::IAM::") && r.action != "Remove")
@@ -300,243 +213,28 @@ pub async fn deploy(
             because: iam,
         });
     }
-    if !ui.decide(&Decision::ExecuteChangeSet {
+    ui.decide(&Decision::ExecuteChangeSet {
         changes: rows.len(),
-    }) {
-        let _ = cf
-            .delete_change_set()
-            .change_set_name(&cs_id)
-            .stack_name(&stack_id)
-            .send()
-            .await;
-        if create {
-            // A declined first change set leaves an empty REVIEW_IN_PROGRESS stack; remove it too.
-            let _ = cf.delete_stack().stack_name(&stack_id).send().await;
-        }
-        return Ok(DeployOutcome::Declined);
-    }
-
-    cf.execute_change_set()
-        .change_set_name(&cs_id)
-        .stack_name(&stack_id)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("ExecuteChangeSet", e))?;
-    ui.event(&DeployEvent::Executing);
-    let end = wait_for_stack(aws, &stack_id, rows.len(), req.poll_interval, cut, ui).await?;
-    if phase(AnyStatus::Stack(&end.status)) == Phase::Complete {
-        Ok(DeployOutcome::Deployed {
-            status: end.status,
-            created: create,
-        })
-    } else {
-        Err(Error::DeployFailed {
-            stack: name.into(),
-            status: end.status.as_str().into(),
-            causes: end.causes,
-        })
-    }
+    })
 }
 
-/// Explicit values, plus UsePreviousValue for parameters the stack already has and the caller left
-/// alone (on CREATE there is nothing previous, so template defaults apply).
-async fn parameters(
+/// Execute the change set and follow the stack until it settles.
+async fn execute(
     aws: &Aws,
     req: &DeployRequest,
-    existing: Option<&Stack>,
-) -> Result<Vec<Parameter>, Error> {
-    let mut out: Vec<Parameter> = req
-        .parameters
-        .iter()
-        .map(|(k, v)| {
-            Parameter::builder()
-                .parameter_key(k)
-                .parameter_value(v)
-                .build()
-        })
-        .collect();
-    let Some(stack) = existing else {
-        return Ok(out);
-    };
-    let mut summary = aws.cloudformation().get_template_summary();
-    summary = match &req.template {
-        TemplateSource::Body(b) => summary.template_body(b),
-        TemplateSource::Url(u) => summary.template_url(u),
-    };
-    let declared: Vec<String> = summary
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("GetTemplateSummary", e))?
-        .parameters()
-        .iter()
-        .filter_map(|p| p.parameter_key().map(str::to_string))
-        .collect();
-    for p in stack.parameters() {
-        let Some(key) = p.parameter_key() else {
-            continue;
-        };
-        if declared.iter().any(|d| d == key) && !req.parameters.iter().any(|(k, _)| k == key) {
-            out.push(
-                Parameter::builder()
-                    .parameter_key(key)
-                    .use_previous_value(true)
-                    .build(),
-            );
-        }
-    }
-    Ok(out)
-}
-
-fn preview_rows(changes: &[aws_sdk_cloudformation::types::Change]) -> Vec<PreviewRow> {
-    changes
-        .iter()
-        .filter_map(|c| c.resource_change())
-        .map(|rc| PreviewRow {
-            action: rc
-                .action()
-                .map(|a| a.as_str().to_string())
-                .unwrap_or_default(),
-            logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
-            resource_type: rc.resource_type().unwrap_or_default().to_string(),
-            replacement: rc
-                .replacement()
-                .map(|r| r.as_str().to_string())
-                .unwrap_or_default(),
-        })
-        .collect()
-}
-
-/// The end of a stack operation.
-#[derive(Debug, Clone)]
-pub struct StackEnd {
-    /// Final status.
-    pub status: StackStatus,
-    /// Root causes, when it failed.
-    pub causes: Vec<crate::events::RootCause>,
-}
-
-/// Poll `stack_id` (and its nested stacks) until its status is terminal, emitting resource events
-/// and progress. Events older than `cut` (server time) belong to earlier operations and are skipped.
-pub(crate) async fn wait_for_stack(
-    aws: &Aws,
-    stack_id: &str,
+    set: &ChangeSet,
     expected: usize,
-    poll: Duration,
-    cut: Option<DateTime>,
+    cut: Option<aws_smithy_types::DateTime>,
     ui: &mut dyn DeployUi,
-) -> Result<StackEnd, Error> {
-    let cf = aws.cloudformation();
-    let started = Instant::now();
-    let mut tracker = Tracker::new(stack_id, expected);
-    let cut = match cut {
-        Some(c) => c,
-        // Deletes have no change set; take the newest existing event as the boundary.
-        None => newest_event_time(&cf, stack_id)
-            .await?
-            .unwrap_or(DateTime::from_secs(0)),
-    };
-    loop {
-        let stack = cf
-            .describe_stacks()
-            .stack_name(stack_id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DescribeStacks", e))?;
-        let stack = stack.stacks().first().cloned();
-        let mut ids = vec![stack_id.to_string()];
-        ids.extend(tracker.nested_stack_ids());
-        for id in ids {
-            let events = recent_events(&cf, &id, cut).await?;
-            for e in tracker.apply(events) {
-                ui.event(&DeployEvent::Resource(e));
-            }
-        }
-        let status = stack.as_ref().and_then(|s| s.stack_status()).cloned();
-        let status = status.unwrap_or(StackStatus::DeleteComplete);
-        let p = phase(AnyStatus::Stack(&status));
-        let mut progress = tracker.progress(started.elapsed());
-        if p == Phase::Complete {
-            // A complete stack has finished every resource, whether or not each sent an event.
-            progress.done = progress.total;
-            progress.in_progress.clear();
-        }
-        ui.event(&DeployEvent::Progress(progress));
-        if p.is_terminal() {
-            ui.event(&DeployEvent::Finished {
-                status: status.clone(),
-                phase: p,
-            });
-            let mut causes = if p == Phase::Complete {
-                Vec::new()
-            } else {
-                tracker.root_causes()
-            };
-            if causes.is_empty()
-                && p != Phase::Complete
-                && let Some(reason) = stack.as_ref().and_then(|s| s.stack_status_reason())
-            {
-                causes.push(crate::events::RootCause {
-                    stack_name: stack
-                        .as_ref()
-                        .and_then(|s| s.stack_name())
-                        .unwrap_or_default()
-                        .into(),
-                    logical_id: String::new(),
-                    resource_type: "AWS::CloudFormation::Stack".into(),
-                    reason: reason.into(),
-                });
-            }
-            return Ok(StackEnd { status, causes });
-        }
-        tokio::time::sleep(poll).await;
-    }
-}
-
-pub(crate) async fn newest_event_time(
-    cf: &Client,
-    stack_id: &str,
-) -> Result<Option<DateTime>, Error> {
-    let out = cf
-        .describe_stack_events()
-        .stack_name(stack_id)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("DescribeStackEvents", e))?;
-    Ok(out
-        .stack_events()
-        .iter()
-        .filter_map(|e| e.timestamp().copied())
-        .max_by_key(|t| (t.secs(), t.subsec_nanos())))
-}
-
-/// Events at or after `cut`, reading newest-first pages until older ones appear.
-async fn recent_events(
-    cf: &Client,
-    stack_id: &str,
-    cut: DateTime,
-) -> Result<Vec<aws_sdk_cloudformation::types::StackEvent>, Error> {
-    let newer = |e: &aws_sdk_cloudformation::types::StackEvent| {
-        e.timestamp()
-            .is_some_and(|t| (t.secs(), t.subsec_nanos()) > (cut.secs(), cut.subsec_nanos()))
-    };
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = cf
-            .describe_stack_events()
-            .stack_name(stack_id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DescribeStackEvents", e))?;
-        let events = page.stack_events();
-        let all_new = events.iter().all(newer);
-        out.extend(events.iter().filter(|e| newer(e)).cloned());
-        token = page.next_token().map(str::to_string);
-        if !all_new || token.is_none() {
-            return Ok(out);
-        }
-    }
+) -> Result<DeployOutcome, Error> {
+    set.execute(&aws.cloudformation()).await?;
+    ui.event(&DeployEvent::Executing);
+    let end = wait_for_stack(aws, &set.stack_id, expected, req.poll_interval, cut, ui).await?;
+    let status = end.completed(&req.stack_name)?;
+    Ok(DeployOutcome::Deployed {
+        status,
+        created: set.create,
+    })
 }
 
 #[cfg(test)]
@@ -562,30 +260,6 @@ mod tests {
         assert_eq!(
             plan_for(Some(&s("UPDATE_ROLLBACK_FAILED"))),
             Plan::Stuck(s("UPDATE_ROLLBACK_FAILED"))
-        );
-    }
-
-    #[test]
-    fn preview_rows_keep_action_and_replacement() {
-        use aws_sdk_cloudformation::types::{Change, ChangeAction, Replacement, ResourceChange};
-        let change = Change::builder()
-            .resource_change(
-                ResourceChange::builder()
-                    .action(ChangeAction::Modify)
-                    .logical_resource_id("Db")
-                    .resource_type("AWS::RDS::DBInstance")
-                    .replacement(Replacement::True)
-                    .build(),
-            )
-            .build();
-        assert_eq!(
-            preview_rows(&[change]),
-            [PreviewRow {
-                action: "Modify".into(),
-                logical_id: "Db".into(),
-                resource_type: "AWS::RDS::DBInstance".into(),
-                replacement: "True".into()
-            }]
         );
     }
 }

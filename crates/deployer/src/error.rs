@@ -28,19 +28,13 @@ pub enum Error {
     /// The stack is mid-operation, so nothing new can start.
     #[error("stack {stack} is busy ({status})")]
     StackBusy {
-        /// Stack name.
         stack: String,
         /// Its current status, as CloudFormation spells it.
         status: String,
     },
     /// The stack is in a state only a person should resolve (e.g. ROLLBACK_COMPLETE, declined recreate).
     #[error("stack {stack} is in {status} and cannot be updated")]
-    StackStuck {
-        /// Stack name.
-        stack: String,
-        /// Its current status.
-        status: String,
-    },
+    StackStuck { stack: String, status: String },
     /// No such stack.
     #[error("stack {0} does not exist")]
     StackNotFound(String),
@@ -50,21 +44,22 @@ pub enum Error {
     /// The stack operation ended in failure or rollback.
     #[error("stack {stack} ended in {status}")]
     DeployFailed {
-        /// Stack name.
         stack: String,
-        /// Final status.
         status: String,
         /// The first failed resources and their reasons.
         causes: Vec<RootCause>,
     },
+    /// The stack is mid-operation or did not end well, so its outputs cannot be trusted yet.
+    #[error("stack {stack} is {status}{}", reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    NotSettled {
+        stack: String,
+        status: String,
+        /// CloudFormation's status reason, when it gave one.
+        reason: Option<String>,
+    },
     /// A stack output this operation needs is absent.
     #[error("stack {stack} has no output {output}")]
-    MissingOutput {
-        /// Stack name.
-        stack: String,
-        /// The output name.
-        output: String,
-    },
+    MissingOutput { stack: String, output: String },
     /// The migration function answered with an error or an unreadable body.
     #[error("the migration function failed: {0}")]
     Migration(String),

@@ -10,7 +10,6 @@ use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 pub enum DeployEvent {
     /// The artifacts bucket is ready; `created` is true when this run created it.
     ArtifactsBucket {
-        /// Bucket name.
         bucket: String,
         /// Whether this run created it.
         created: bool,
@@ -27,10 +26,7 @@ pub enum DeployEvent {
         uploaded: bool,
     },
     /// The stack exists in a state the caller may want to know about before anything changes.
-    ExistingStack {
-        /// Its current status.
-        status: StackStatus,
-    },
+    ExistingStack { status: StackStatus },
     /// A stack left in ROLLBACK_COMPLETE is being deleted so it can be created again.
     DeletingEmptyStack,
     /// Before a delete, the stack is being updated with `parameter` set to `"false"` so that
@@ -41,7 +37,6 @@ pub enum DeployEvent {
     },
     /// The change set is being computed.
     ChangeSetCreating {
-        /// Change set name.
         name: String,
         /// True for a new stack, false for an update.
         create: bool,
@@ -50,7 +45,6 @@ pub enum DeployEvent {
     Preview(Vec<PreviewRow>),
     /// The template asks for IAM capabilities; the reasons are the IAM resources involved.
     Capabilities {
-        /// The capabilities passed.
         capabilities: Vec<String>,
         /// IAM resources in the change set that need them, as `LogicalId (Type)`.
         because: Vec<String>,
@@ -64,22 +58,14 @@ pub enum DeployEvent {
     /// A fresh progress snapshot, sent after each poll.
     Progress(Progress),
     /// The stack reached a final status.
-    Finished {
-        /// Final status.
-        status: StackStatus,
-        /// Its phase.
-        phase: Phase,
-    },
+    Finished { status: StackStatus, phase: Phase },
 }
 
 /// A question the deployer needs answered before it goes on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// The stack is in ROLLBACK_COMPLETE (its first create failed); delete it and create it again?
-    RecreateRolledBackStack {
-        /// Stack name.
-        stack: String,
-    },
+    RecreateRolledBackStack { stack: String },
     /// Execute the change set previewed just before?
     ExecuteChangeSet {
         /// Number of rows in the preview.
@@ -98,9 +84,7 @@ pub trait DeployUi: Send {
 /// A `DeployUi` that collects events and answers every question with a fixed value.
 #[derive(Debug, Default)]
 pub struct Recorder {
-    /// Events received, in order.
     pub events: Vec<DeployEvent>,
-    /// Questions asked, in order.
     pub decisions: Vec<Decision>,
     /// The answer to every question.
     pub answer: bool,
@@ -131,9 +115,7 @@ impl DeployUi for Recorder {
 pub struct PreviewRow {
     /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic`.
     pub action: String,
-    /// Logical id.
     pub logical_id: String,
-    /// Resource type.
     pub resource_type: String,
     /// `True`, `False`, `Conditional`, or empty when not applicable.
     pub replacement: String,
@@ -146,11 +128,8 @@ pub struct ResourceEvent {
     pub stack_name: String,
     /// True when the event comes from a nested stack.
     pub nested: bool,
-    /// Logical id.
     pub logical_id: String,
-    /// Resource type.
     pub resource_type: String,
-    /// New status.
     pub status: ResourceStatus,
     /// CloudFormation's reason, when it gave one.
     pub reason: Option<String>,
@@ -278,11 +257,8 @@ pub struct Progress {
 /// A failed resource and why: what the user needs after a failed deploy, not the final status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootCause {
-    /// Stack the resource is in.
     pub stack_name: String,
-    /// Logical id.
     pub logical_id: String,
-    /// Resource type.
     pub resource_type: String,
     /// CloudFormation's reason.
     pub reason: String,

@@ -2,18 +2,25 @@
 //!
 //! The CLI hands this crate template strings; it uploads artifacts ([`package`]), runs a change set
 //! and follows it to the end ([`deploy`]), reads what the stack produced ([`outputs`]) and carries out
-//! the follow-up chores the console guide did by hand ([`operate`], [`profile`]). Nothing here
-//! prints: progress goes out as [`DeployEvent`]s to a caller-supplied [`DeployUi`].
+//! the chores the console guide did by hand, one module each: [`api_key`], [`trust`],
+//! [`migration`], [`status`] and [`destroy`]. Nothing here prints: progress goes out as
+//! [`DeployEvent`]s to a caller-supplied [`DeployUi`]. Nor does it know the template: output names
+//! and what they mean to Metaflow come from the caller.
 
+pub mod api_key;
 pub mod aws;
+mod change_set;
 pub mod deploy;
+pub mod destroy;
 pub mod error;
 pub mod events;
-pub mod operate;
+pub mod migration;
 pub mod outputs;
 pub mod package;
-pub mod profile;
-mod progress;
+pub mod stack;
+pub mod status;
+mod tracker;
+pub mod trust;
 
 pub use aws::{Aws, AwsOptions};
 pub use deploy::{DeployOutcome, DeployRequest, TemplateSource, deploy};

@@ -1,26 +1,68 @@
 //! Reading what the stack produced.
 
+use aws_sdk_cloudformation::types::StackStatus;
+
 use crate::aws::Aws;
-use crate::deploy::describe_stack;
 use crate::error::Error;
+use crate::stack::describe_stack;
 
 /// One stack output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackOutput {
     /// Output name, e.g. `ServiceUrl`.
     pub key: String,
-    /// Its value.
     pub value: String,
-    /// The template's description of it.
     pub description: Option<String>,
 }
 
-/// The outputs of `stack`, in the order CloudFormation returns them.
+/// The outputs of `stack`, in the order CloudFormation returns them, whatever its status.
 pub async fn outputs(aws: &Aws, stack: &str) -> Result<Vec<StackOutput>, Error> {
     let Some(s) = describe_stack(aws, stack).await? else {
         return Err(Error::StackNotFound(stack.to_string()));
     };
-    Ok(s.outputs()
+    Ok(read_outputs(&s))
+}
+
+/// The outputs of `stack` when they describe a stack that finished an operation successfully;
+/// [`Error::NotSettled`] otherwise. For writing a Metaflow profile, which must not point at
+/// resources still being made or already rolled away.
+pub async fn settled_outputs(aws: &Aws, stack: &str) -> Result<Vec<StackOutput>, Error> {
+    let Some(s) = describe_stack(aws, stack).await? else {
+        return Err(Error::StackNotFound(stack.to_string()));
+    };
+    let status = s
+        .stack_status()
+        .cloned()
+        .unwrap_or(StackStatus::from("UNKNOWN"));
+    if !outputs_are_settled(&status) {
+        return Err(Error::NotSettled {
+            stack: stack.to_string(),
+            status: status.as_str().to_string(),
+            reason: s.stack_status_reason().map(str::to_string),
+        });
+    }
+    Ok(read_outputs(&s))
+}
+
+/// Whether a stack in `status` has outputs that match the resources it runs.
+///
+/// UPDATE_ROLLBACK_COMPLETE counts: the failed update was undone, so the outputs are the previous
+/// successful ones and the resources are back to match them. A profile written then reaches the
+/// stack as it runs. In progress, failed, or a first create rolled back (ROLLBACK_COMPLETE, whose
+/// resources are gone) do not.
+pub fn outputs_are_settled(status: &StackStatus) -> bool {
+    matches!(
+        status,
+        StackStatus::CreateComplete
+            | StackStatus::UpdateComplete
+            | StackStatus::ImportComplete
+            | StackStatus::UpdateRollbackComplete
+    )
+}
+
+fn read_outputs(stack: &aws_sdk_cloudformation::types::Stack) -> Vec<StackOutput> {
+    stack
+        .outputs()
         .iter()
         .filter_map(|o| {
             Some(StackOutput {
@@ -29,7 +71,7 @@ pub async fn outputs(aws: &Aws, stack: &str) -> Result<Vec<StackOutput>, Error> 
                 description: o.description().map(str::to_string),
             })
         })
-        .collect())
+        .collect()
 }
 
 /// The value of output `key`, or [`Error::MissingOutput`].
@@ -44,52 +86,37 @@ pub fn require<'a>(outputs: &'a [StackOutput], stack: &str, key: &str) -> Result
         })
 }
 
-/// The Metaflow config key an output feeds, as its description names it (`METAFLOW_…`); the
-/// template writes each output's description that way, so a deployed stack carries its own mapping.
-pub fn config_key(output: &StackOutput) -> Option<&str> {
-    let d = output.description.as_deref()?;
-    let start = d.find("METAFLOW_")?;
-    let rest = &d[start..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
-        .unwrap_or(rest.len());
-    Some(rest[..end].trim_end_matches('_'))
-}
-
-/// `(output, config key)` for every output whose description names a key.
-pub fn config_mapping(outputs: &[StackOutput]) -> Vec<(&str, &str)> {
-    outputs
-        .iter()
-        .filter_map(|o| config_key(o).map(|k| (o.key.as_str(), k)))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn descriptions_name_the_config_key() {
-        let o = |k: &str, d: Option<&str>| StackOutput {
-            key: k.into(),
-            value: "v".into(),
-            description: d.map(Into::into),
-        };
-        let outs = [
-            o(
-                "ServiceUrl",
-                Some("Metadata service URL (METAFLOW_SERVICE_URL)."),
-            ),
-            o("DDBTableName", Some("METAFLOW_SFN_DYNAMO_DB_TABLE")),
-            o("MetaflowUserRoleArn", Some("Role for users; no config key")),
-            o("Bare", None),
+    fn only_successfully_settled_stacks_have_outputs_for_a_profile() {
+        let settled = [
+            "CREATE_COMPLETE",
+            "UPDATE_COMPLETE",
+            "IMPORT_COMPLETE",
+            "UPDATE_ROLLBACK_COMPLETE",
         ];
-        assert_eq!(
-            config_mapping(&outs),
-            [
-                ("ServiceUrl", "METAFLOW_SERVICE_URL"),
-                ("DDBTableName", "METAFLOW_SFN_DYNAMO_DB_TABLE")
-            ]
-        );
+        let unsettled = [
+            "CREATE_IN_PROGRESS",
+            "REVIEW_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "ROLLBACK_IN_PROGRESS",
+            "ROLLBACK_COMPLETE",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_FAILED",
+            "CREATE_FAILED",
+            "DELETE_IN_PROGRESS",
+            "DELETE_COMPLETE",
+            "SOMETHING_NEW",
+        ];
+        for s in settled {
+            assert!(outputs_are_settled(&StackStatus::from(s)), "{s}");
+        }
+        for s in unsettled {
+            assert!(!outputs_are_settled(&StackStatus::from(s)), "{s}");
+        }
     }
 }

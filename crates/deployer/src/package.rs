@@ -129,7 +129,6 @@ impl Artifacts {
         })
     }
 
-    /// Bucket name.
     pub fn bucket(&self) -> &str {
         &self.bucket
     }

@@ -2,46 +2,35 @@
 
 use std::process::ExitCode;
 
-use mfstack_deployer::{operate, outputs};
+use mfstack_deployer::api_key;
+use mfstack_template::components::api_gateway::OUT_API_KEY_ID;
 
-use super::aws::{AwsArgs, explain};
+use crate::secret::Secret;
+use crate::stack::StackArgs;
 
-/// Arguments of `mfstack api-key`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudFormation stack name.
-    #[arg(long)]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
     /// Print the key's value (it is a credential: mind your terminal history and logs).
     #[arg(long)]
     pub show: bool,
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// Print the key id, and the value with `--show`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let aws = args.aws.load().await?;
-    let found = outputs::outputs(&aws, &args.stack_name)
+    let stack = args.stack.deployed().await?;
+    let id = stack.require(OUT_API_KEY_ID)?;
+    let value = api_key::value(&stack.aws, id)
         .await
-        .map_err(|e| explain(e, &args.aws))?;
-    let id = outputs::require(&found, &args.stack_name, super::configure::api_key_output())
-        .map_err(|e| explain(e, &args.aws))?;
-    let value = operate::api_key_value(&aws, id)
-        .await
-        .map_err(|e| explain(e, &args.aws))?;
+        .map(Secret::new)
+        .map_err(|e| stack.explain(e))?;
     if args.show {
         // Value alone on stdout, so `$(mfstack api-key --show ...)` works.
-        println!("{value}");
+        println!("{}", value.expose());
     } else {
-        let tail: String = value
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let chars: Vec<char> = value.expose().chars().collect();
+        let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
         println!("API key {id}: ****{tail} (pass --show to print the value)");
     }
     Ok(ExitCode::SUCCESS)

@@ -4,25 +4,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use mfstack_deployer::outputs::StackOutput;
-use mfstack_deployer::{Aws, operate, outputs, profile};
+use mfstack_deployer::outputs::{self, StackOutput};
+use mfstack_deployer::{Aws, api_key};
+use mfstack_template::components::api_gateway::OUT_API_KEY_ID;
+use mfstack_template::config_keys::SERVICE_AUTH_KEY;
 
-use super::aws::{AwsArgs, explain};
 use crate::hint::hinted;
+use crate::profile::{self, Profile};
+use crate::secret::Secret;
+use crate::stack::StackArgs;
 
-/// Output holding the API key's id (its value is fetched, never output).
-const API_KEY_OUTPUT: &str = "ApiKeyId";
-
-/// Arguments of `mfstack configure`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudFormation stack name.
-    #[arg(long)]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
     #[command(flatten)]
     pub profile: ProfileArgs,
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// Which Metaflow profile to write.
@@ -34,58 +31,55 @@ pub struct ProfileArgs {
     /// Write config.json, the profile Metaflow uses when METAFLOW_PROFILE is unset.
     #[arg(long, conflicts_with = "name")]
     pub default_profile: bool,
-    /// Metaflow's config folder.
-    #[arg(long, env = "METAFLOW_HOME")]
+    /// Metaflow's config folder (default: METAFLOW_HOME, else ~/.metaflowconfig).
+    #[arg(long)]
     pub metaflow_home: Option<PathBuf>,
 }
 
-/// Write the profile for `stack` and say how to use it.
+/// Write the profile for the stack and say how to use it.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let aws = args.aws.load().await?;
-    write(&aws, &args.aws, &args.stack_name, &args.profile).await?;
+    let aws = args.stack.connect().await?;
+    write(&aws, &args.stack, &args.profile).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Shared with `deploy`, which writes the profile when it finishes.
-pub async fn write(
-    aws: &Aws,
-    aws_args: &AwsArgs,
-    stack: &str,
-    which: &ProfileArgs,
-) -> anyhow::Result<()> {
-    let found = outputs::outputs(aws, stack)
+/// Shared with `deploy`, which writes the profile when it finishes. Writes nothing unless the
+/// stack finished an operation successfully: outputs of a stack mid-create or rolled back would
+/// point Metaflow at resources that are not there.
+pub async fn write(aws: &Aws, stack: &StackArgs, which: &ProfileArgs) -> anyhow::Result<()> {
+    let name = stack.stack_name.as_str();
+    let found = outputs::settled_outputs(aws, name)
         .await
-        .map_err(|e| explain(e, aws_args))?;
+        .map_err(|e| stack.explain(e))?;
     if found.is_empty() {
         return Err(hinted(
-            format!("stack {stack} has no outputs yet"),
+            format!("stack {name} has no outputs"),
             format!(
-                "wait for it to finish (`mfstack status --stack-name {stack}`), then run configure again"
+                "check that it was deployed from mfstack's template (`mfstack outputs --stack-name {name}`)"
             ),
         ));
     }
-    let api_key = api_key(aws, aws_args, &found).await?;
-    // The template's own table first; descriptions cover templates given with --template-file.
-    let mut mapping: Vec<(&str, &str)> = mfstack_template::OUTPUT_CONFIG_KEYS.to_vec();
-    mapping.extend(outputs::config_mapping(&found));
-    let values = profile::profile_values(&found, &mapping, api_key.as_deref());
-    let home = which
-        .metaflow_home
-        .clone()
-        .or_else(profile::metaflow_home)
-        .ok_or_else(|| {
-            hinted(
-                "cannot find Metaflow's config folder",
-                "set METAFLOW_HOME or HOME",
-            )
-        })?;
-    let name = if which.default_profile {
+    let key = match found.iter().find(|o| o.key == OUT_API_KEY_ID) {
+        Some(o) => Some(
+            api_key::value(aws, &o.value)
+                .await
+                .map(Secret::new)
+                .map_err(|e| stack.explain(e))
+                .with_context(|| format!("reading the value of API key {}", o.value))?,
+        ),
+        None => None,
+    };
+    let values = profile_from(&found, key.as_ref());
+    let home = match &which.metaflow_home {
+        Some(home) => home.clone(),
+        None => profile::metaflow_home()?,
+    };
+    let profile_name = if which.default_profile {
         None
     } else {
-        Some(which.name.as_deref().unwrap_or(stack))
+        Some(which.name.as_deref().unwrap_or(name))
     };
-    let path = profile::profile_path(&home, name);
-    let written = profile::write_profile(&path, &values).map_err(|e| explain(e, aws_args))?;
+    let written = profile::write(&profile::path(&home, profile_name), &values)?;
     if let Some(b) = &written.backup {
         println!("Backed up the previous profile to {}", b.display());
     }
@@ -94,34 +88,71 @@ pub async fn write(
         written.path.display(),
         values.len()
     );
-    match name {
+    match profile_name {
         Some(p) => println!("Use it with:  export METAFLOW_PROFILE={p}"),
         None => println!("Metaflow uses it by default (when METAFLOW_PROFILE is unset)."),
     }
     Ok(())
 }
 
-/// The API key value when the stack has a key, read from API Gateway.
-async fn api_key(
-    aws: &Aws,
-    aws_args: &AwsArgs,
-    found: &[StackOutput],
-) -> anyhow::Result<Option<String>> {
-    let Some(id) = found
-        .iter()
-        .find(|o| o.key == API_KEY_OUTPUT)
-        .map(|o| o.value.as_str())
-    else {
-        return Ok(None);
-    };
-    let value = operate::api_key_value(aws, id)
-        .await
-        .map_err(|e| explain(e, aws_args))
-        .with_context(|| format!("reading the value of API key {id}"))?;
-    Ok(Some(value))
+/// The profile for a deployed stack: each output the template maps to a config key, the keys no
+/// output carries, and the API key's value under the key its id output maps to.
+pub fn profile_from(outputs: &[StackOutput], api_key: Option<&Secret>) -> Profile {
+    let mut p = Profile::default();
+    for (output, key) in mfstack_template::OUTPUT_CONFIG_KEYS {
+        // That output holds the key's id; the value goes in below.
+        if *key == SERVICE_AUTH_KEY {
+            continue;
+        }
+        if let Some(o) = outputs.iter().find(|o| o.key == *output)
+            && !o.value.is_empty()
+        {
+            p.insert_first(key, &o.value);
+        }
+    }
+    for (k, v) in mfstack_template::FIXED_CONFIG {
+        p.insert(*k, *v);
+    }
+    if let Some(v) = api_key {
+        p.insert(SERVICE_AUTH_KEY, v.expose());
+    }
+    p
 }
 
-/// The output holding the API key id, for `api-key`.
-pub fn api_key_output() -> &'static str {
-    API_KEY_OUTPUT
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(k: &str, v: &str) -> StackOutput {
+        StackOutput {
+            key: k.into(),
+            value: v.into(),
+            description: None,
+        }
+    }
+
+    #[test]
+    fn profile_maps_outputs_and_adds_fixed_keys_and_the_key_value() {
+        let outputs = [
+            out("ServiceUrl", "https://x/api/"),
+            out(OUT_API_KEY_ID, "abc123"),
+            out("UIServiceCloudfrontUrl", "https://ui/"),
+            out("MetaflowUserRoleArn", "arn:aws:iam::1:role/u"),
+        ];
+        let key = Secret::new("s3cr3t");
+        let p = profile_from(&outputs, Some(&key));
+        assert_eq!(p.get("METAFLOW_SERVICE_URL"), Some("https://x/api/"));
+        assert_eq!(
+            p.get(SERVICE_AUTH_KEY),
+            Some("s3cr3t"),
+            "the value, never the id"
+        );
+        assert_eq!(p.get("METAFLOW_UI_URL"), Some("https://ui/"));
+        assert_eq!(p.get("METAFLOW_DEFAULT_DATASTORE"), Some("s3"));
+        assert_eq!(p.get("METAFLOW_DEFAULT_METADATA"), Some("service"));
+        assert_eq!(p.get("METAFLOW_SFN_DYNAMO_DB_TABLE"), None);
+        assert_eq!(p.len(), 5, "{p:?}");
+        let without = profile_from(&outputs, None);
+        assert_eq!(without.get(SERVICE_AUTH_KEY), None);
+    }
 }

@@ -8,21 +8,20 @@ use std::time::Duration;
 use anyhow::Context;
 use mfstack_deployer::deploy::DeployRequest;
 use mfstack_deployer::package::{Artifacts, INLINE_TEMPLATE_LIMIT, rewrite_template_url};
-use mfstack_deployer::{DeployOutcome, DeployUi, Error, TemplateSource, deploy};
+use mfstack_deployer::{Aws, DeployOutcome, DeployUi, Error, TemplateSource, deploy};
 
-use super::aws::{AwsArgs, explain};
-use super::configure::{self, ProfileArgs};
-use super::progress::{Drawer, causes};
-use crate::hint::{WithHint, hinted};
 use mfstack_template::params::ENABLE_UI;
 use mfstack_template::{StackParams, UI_TEMPLATE_URL_PARAMETER};
 
-/// Arguments of `mfstack deploy`.
+use super::configure::{self, ProfileArgs};
+use crate::drawer::{Drawer, causes};
+use crate::hint::{WithHint, hinted};
+use crate::stack::StackArgs;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudFormation stack name.
-    #[arg(long)]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
     /// Template parameter, as NAME=VALUE. Repeat for several.
     #[arg(long = "param", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
@@ -47,8 +46,6 @@ pub struct Args {
     pub poll_seconds: u64,
     #[command(flatten)]
     pub profile: ProfileArgs,
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 fn parse_param(s: &str) -> Result<(String, String), String> {
@@ -67,85 +64,88 @@ struct Templates {
 
 /// Deploy and report; exit 0 on success or when there was nothing to change.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let aws = args.aws.load().await?;
-    let who = aws.identity().await.map_err(|e| explain(e, &args.aws))?;
+    let aws = args.stack.connect().await?;
+    let who = aws.identity().await.map_err(|e| args.stack.explain(e))?;
     println!(
         "Deploying stack {} to account {} in {}",
-        args.stack_name,
+        args.stack.stack_name,
         who.account,
         aws.region()
     );
-
     let templates = match &args.template_file {
         Some(path) => from_files(path, &args.nested_templates)?,
         None => generated(&args)?,
     };
-
     let mut ui = Drawer::new(args.yes);
-    // A bucket is needed only for nested templates or a root over the inline limit.
+    let (source, parameters) = package(&aws, &args, templates, &mut ui).await?;
+    let mut req = DeployRequest::new(&args.stack.stack_name, source);
+    req.parameters = parameters;
+    req.poll_interval = Duration::from_secs(args.poll_seconds.max(1));
+    let outcome = deploy(&aws, &req, &mut ui as &mut dyn DeployUi).await;
+    report(&aws, &args, outcome, ui.needed_yes).await
+}
+
+/// Upload what has to go by URL (nested templates, the UI template, and the root itself when it is
+/// over the inline limit); returns the root and the parameters to set.
+async fn package(
+    aws: &Aws,
+    args: &Args,
+    templates: Templates,
+    ui: &mut Drawer,
+) -> anyhow::Result<(TemplateSource, Vec<(String, String)>)> {
+    let explain = |e| args.stack.explain(e);
     let nested = templates.ui.is_some() || !templates.nested.is_empty();
-    let artifacts = if nested || templates.root.len() > INLINE_TEMPLATE_LIMIT {
-        Some(
-            Artifacts::ensure(&aws, args.artifacts_bucket.as_deref(), &mut ui)
-                .await
-                .map_err(|e| explain(e, &args.aws))?,
-        )
-    } else {
-        None
-    };
     let mut root = templates.root;
-    if let Some(art) = &artifacts {
-        for (name, body) in &templates.nested {
-            let up = art
-                .put(
-                    &format!("nested template {name}"),
-                    body.as_bytes(),
-                    "template",
-                    &mut ui,
-                )
-                .await
-                .map_err(|e| explain(e, &args.aws))?;
-            let (rewritten, n) =
-                rewrite_template_url(&root, name, &up.url).map_err(|e| explain(e, &args.aws))?;
-            if n == 0 {
-                return Err(hinted(
-                    format!("no nested stack in the root template has TemplateURL {name:?}"),
-                    "the name before = in --nested-template must match the root's TemplateURL exactly",
-                ));
-            }
-            root = rewritten;
-        }
-    }
     let mut params = args.params.clone();
-    if let (Some(art), Some(ui_body)) = (&artifacts, &templates.ui) {
-        // Uploaded on every deploy (deduplicated), so an update never points at an expired object.
-        let up = art
-            .put(
-                "nested template UI",
-                ui_body.as_bytes(),
-                "template",
-                &mut ui,
-            )
+    let artifacts = if nested || root.len() > INLINE_TEMPLATE_LIMIT {
+        Artifacts::ensure(aws, args.artifacts_bucket.as_deref(), ui)
             .await
-            .map_err(|e| explain(e, &args.aws))?;
+            .map_err(explain)?
+    } else {
+        return Ok((TemplateSource::Body(root), params));
+    };
+    for (name, body) in &templates.nested {
+        let what = format!("nested template {name}");
+        let up = artifacts
+            .put(&what, body.as_bytes(), "template", ui)
+            .await
+            .map_err(explain)?;
+        let (rewritten, n) = rewrite_template_url(&root, name, &up.url).map_err(explain)?;
+        if n == 0 {
+            return Err(hinted(
+                format!("no nested stack in the root template has TemplateURL {name:?}"),
+                "the name before = in --nested-template must match the root's TemplateURL exactly",
+            ));
+        }
+        root = rewritten;
+    }
+    if let Some(ui_body) = &templates.ui {
+        // Uploaded on every deploy (deduplicated), so an update never points at an expired object.
+        let up = artifacts
+            .put("nested template UI", ui_body.as_bytes(), "template", ui)
+            .await
+            .map_err(explain)?;
         params.push((UI_TEMPLATE_URL_PARAMETER.to_string(), up.url));
         if args.enable_ui {
             params.push((ENABLE_UI.to_string(), "true".to_string()));
         }
     }
-    let source = match &artifacts {
-        Some(art) => TemplateSource::prepare(root, art, &mut ui)
-            .await
-            .map_err(|e| explain(e, &args.aws))?,
-        None => TemplateSource::Body(root),
-    };
+    let source = TemplateSource::prepare(root, &artifacts, ui)
+        .await
+        .map_err(explain)?;
+    Ok((source, params))
+}
 
-    let mut req = DeployRequest::new(&args.stack_name, source);
-    req.parameters = params;
-    req.poll_interval = Duration::from_secs(args.poll_seconds.max(1));
-    let outcome = deploy(&aws, &req, &mut ui as &mut dyn DeployUi).await;
+/// Say how the deploy ended, and write the profile when the stack is there to use.
+async fn report(
+    aws: &Aws,
+    args: &Args,
+    outcome: Result<DeployOutcome, Error>,
+    needed_yes: bool,
+) -> anyhow::Result<ExitCode> {
+    let name = &args.stack.stack_name;
     match outcome {
-        Ok(DeployOutcome::Declined) if ui.needed_yes => Err(hinted(
+        Ok(DeployOutcome::Declined) if needed_yes => Err(hinted(
             "not executing the change set without confirmation",
             "pass --yes to deploy without a prompt",
         )),
@@ -154,34 +154,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Ok(DeployOutcome::Deployed { status, .. }) => {
-            println!("Stack {} is {}.", args.stack_name, status.as_str());
-            write_profile(&aws, &args).await
+            println!("Stack {name} is {}.", status.as_str());
+            write_profile(aws, args).await
         }
-        Ok(DeployOutcome::NoChanges) => write_profile(&aws, &args).await,
-        Err(Error::StackStuck { .. }) if ui.needed_yes => Err(hinted(
-            format!(
-                "stack {} is in ROLLBACK_COMPLETE and must be recreated",
-                args.stack_name
-            ),
+        Ok(DeployOutcome::NoChanges) => write_profile(aws, args).await,
+        Err(Error::StackStuck { .. }) if needed_yes => Err(hinted(
+            format!("stack {name} is in ROLLBACK_COMPLETE and must be recreated"),
             "pass --yes to delete and recreate it without a prompt",
         )),
         Err(e) => {
             if let Error::DeployFailed { causes: c, .. } = &e {
                 eprintln!("{}", causes(c));
             }
-            Err(explain(e, &args.aws))
+            Err(args.stack.explain(e))
         }
     }
 }
 
 /// Write the profile after a deploy. The deploy itself succeeded, so a profile that cannot be
 /// written yet is a warning with the command to run later, not a failure.
-async fn write_profile(aws: &mfstack_deployer::Aws, args: &Args) -> anyhow::Result<ExitCode> {
-    if let Err(e) = configure::write(aws, &args.aws, &args.stack_name, &args.profile).await {
+async fn write_profile(aws: &Aws, args: &Args) -> anyhow::Result<ExitCode> {
+    if let Err(e) = configure::write(aws, &args.stack, &args.profile).await {
         eprintln!("mfstack: warning: the Metaflow profile was not written: {e:#}");
         eprintln!(
             "  hint: run `mfstack configure --stack-name {}` once the stack reports its outputs",
-            args.stack_name
+            args.stack.stack_name
         );
     }
     Ok(ExitCode::SUCCESS)

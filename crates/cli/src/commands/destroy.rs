@@ -4,37 +4,65 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mfstack_deployer::operate::{self, DeletionProtection, Kept};
+use mfstack_deployer::destroy::{self, DeletionProtection, DestroyPlan, Kept};
 
-use super::aws::{AwsArgs, explain};
-use super::progress::{Drawer, causes};
+use crate::drawer::{Drawer, causes};
 use crate::hint::hinted;
+use crate::stack::StackArgs;
 
-/// Arguments of `mfstack destroy`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudFormation stack name.
-    #[arg(long)]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
     /// Also empty and delete the retained data bucket (irreversible).
     #[arg(long)]
     pub delete_data: bool,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// Show the plan, confirm, delete, and report.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let aws = args.aws.load().await?;
-    let plan = operate::destroy_plan(&aws, &args.stack_name)
+    let name = &args.stack.stack_name;
+    let aws = args.stack.connect().await?;
+    let plan = destroy::destroy_plan(&aws, name)
         .await
-        .map_err(|e| explain(e, &args.aws))?;
+        .map_err(|e| args.stack.explain(e))?;
+    show_plan(&plan, &args)?;
+    if !args.yes && !confirmed(name)? {
+        println!("Nothing deleted.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut drawer = Drawer::new(true);
+    let poll = Duration::from_secs(5);
+    let report = match destroy::destroy(&aws, &plan, args.delete_data, poll, &mut drawer).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let mfstack_deployer::Error::DeployFailed {
+                causes: c, status, ..
+            } = &e
+            {
+                eprintln!("{}", causes(c));
+                if status.starts_with("UPDATE") {
+                    eprintln!("Turning off deletion protection failed, so nothing was deleted.");
+                }
+            }
+            return Err(args.stack.explain(e));
+        }
+    };
+    for b in &report.buckets_removed {
+        println!("Emptied and deleted bucket {b}");
+    }
+    println!("Stack {name} deleted ({}).", report.status);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Say what goes and what stays; refuse when the database cannot be deleted at all.
+fn show_plan(plan: &DestroyPlan, args: &Args) -> anyhow::Result<()> {
+    let name = &args.stack.stack_name;
     println!(
-        "Deleting stack {} deletes {} resource(s).",
-        args.stack_name,
+        "Deleting stack {name} deletes {} resource(s).",
         plan.deleted.len()
     );
     if !plan.kept.is_empty() {
@@ -57,69 +85,39 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     match &plan.protection {
-        DeletionProtection::Off => {}
-        DeletionProtection::Parameter(name) => println!(
-            "Deletion protection on the database is turned off first (an update setting {name}=false), then the stack is deleted."
-        ),
-        DeletionProtection::Fixed(ids) => {
-            // Deleting would fail at the database after everything else is gone: refuse up front.
-            return Err(hinted(
-                format!(
-                    "deletion protection on {} is written into the stack's template, so CloudFormation \
-                     cannot delete it; nothing was deleted",
-                    ids.join(", ")
-                ),
-                format!(
-                    "run `mfstack deploy --stack-name {}` with this version first (the protection becomes \
-                     the DatabaseDeletionProtection parameter), then destroy again",
-                    args.stack_name
-                ),
-            ));
+        DeletionProtection::Off => Ok(()),
+        DeletionProtection::Parameter(parameter) => {
+            println!(
+                "Deletion protection on the database is turned off first (an update setting {parameter}=false), then the stack is deleted."
+            );
+            Ok(())
         }
+        // Deleting would fail at the database after everything else is gone: refuse up front.
+        DeletionProtection::Fixed(ids) => Err(hinted(
+            format!(
+                "deletion protection on {} is written into the stack's template, so CloudFormation \
+                 cannot delete it; nothing was deleted",
+                ids.join(", ")
+            ),
+            format!(
+                "run `mfstack deploy --stack-name {name}` with this version first (the protection becomes \
+                 the DatabaseDeletionProtection parameter), then destroy again"
+            ),
+        )),
     }
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(hinted(
-                "not deleting without confirmation",
-                "pass --yes to delete without a prompt",
-            ));
-        }
-        print!("Delete stack {}? [y/N] ", args.stack_name);
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("Nothing deleted.");
-            return Ok(ExitCode::SUCCESS);
-        }
+}
+
+/// Ask on the terminal; with no terminal to ask on, refuse rather than guess.
+fn confirmed(name: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(hinted(
+            "not deleting without confirmation",
+            "pass --yes to delete without a prompt",
+        ));
     }
-    let mut drawer = Drawer::new(true);
-    let report = match operate::destroy(
-        &aws,
-        &plan,
-        args.delete_data,
-        Duration::from_secs(5),
-        &mut drawer,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            if let mfstack_deployer::Error::DeployFailed {
-                causes: c, status, ..
-            } = &e
-            {
-                eprintln!("{}", causes(c));
-                if status.starts_with("UPDATE") {
-                    eprintln!("Turning off deletion protection failed, so nothing was deleted.");
-                }
-            }
-            return Err(explain(e, &args.aws));
-        }
-    };
-    for b in &report.buckets_removed {
-        println!("Emptied and deleted bucket {b}");
-    }
-    println!("Stack {} deleted ({}).", args.stack_name, report.status);
-    Ok(ExitCode::SUCCESS)
+    print!("Delete stack {name}? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

@@ -1,31 +1,24 @@
 //! One module per subcommand, each with its `Args` and an `async fn run(args)`.
 
-pub mod migrate;
-#[cfg(feature = "deploy")]
-mod migrate_stack;
-pub mod run;
-pub mod serve;
-pub mod up;
-
 #[cfg(feature = "deploy")]
 pub mod api_key;
-#[cfg(feature = "deploy")]
-mod aws;
 #[cfg(feature = "deploy")]
 pub mod configure;
 #[cfg(feature = "deploy")]
 pub mod deploy;
 #[cfg(feature = "deploy")]
 pub mod destroy;
+pub mod migrate;
 #[cfg(feature = "deploy")]
 pub mod outputs;
-#[cfg(feature = "deploy")]
-mod progress;
+pub mod run;
+pub mod serve;
 #[cfg(feature = "deploy")]
 pub mod status;
 pub mod template;
 #[cfg(feature = "deploy")]
 pub mod trust;
+pub mod up;
 
 use std::process::ExitCode;
 

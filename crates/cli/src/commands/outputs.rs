@@ -2,28 +2,19 @@
 
 use std::process::ExitCode;
 
-use mfstack_deployer::outputs;
+use crate::stack::StackArgs;
 
-use super::aws::{AwsArgs, explain};
-
-/// Arguments of `mfstack outputs`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudFormation stack name.
-    #[arg(long)]
-    pub stack_name: String,
     #[command(flatten)]
-    pub aws: AwsArgs,
+    pub stack: StackArgs,
 }
 
 /// Print `Output  Value  Config key`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let aws = args.aws.load().await?;
-    let found = outputs::outputs(&aws, &args.stack_name)
-        .await
-        .map_err(|e| explain(e, &args.aws))?;
+    let found = args.stack.deployed().await?.outputs;
     if found.is_empty() {
-        println!("Stack {} has no outputs.", args.stack_name);
+        println!("Stack {} has no outputs.", args.stack.stack_name);
         return Ok(ExitCode::SUCCESS);
     }
     let w0 = found.iter().map(|o| o.key.len()).max().unwrap_or(0).max(6);
@@ -35,14 +26,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .max(5);
     println!("{:<w0$}  {:<w1$}  Config key", "Output", "Value");
     for o in &found {
-        println!(
-            "{:<w0$}  {:<w1$}  {}",
-            o.key,
-            o.value,
-            mfstack_template::config_key(&o.key)
-                .or_else(|| outputs::config_key(o))
-                .unwrap_or("-")
-        );
+        let key = mfstack_template::config_key(&o.key).unwrap_or("-");
+        println!("{:<w0$}  {:<w1$}  {key}", o.key, o.value);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,11 +8,12 @@ use anyhow::Context;
 use mfstack_service::{AppState, Settings};
 use tokio::net::TcpListener;
 
+use crate::cli::{parse_api_key, parse_switch};
 use crate::database::DatabaseArgs;
 use crate::hint::WithHint;
+use crate::secret::Secret;
 use crate::{local, logging};
 
-/// Flags of `mfstack serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -26,12 +27,18 @@ pub struct Args {
     /// Port of the migration API.
     #[arg(long, env = "MF_MIGRATION_PORT", default_value_t = 8082)]
     pub migration_port: u16,
-    /// Serve PATCH /upgrade on the migration port (1) or not (0).
-    #[arg(long, env = "MF_MIGRATION_ENDPOINTS_ENABLED", default_value = "1")]
-    pub migration_endpoints: String,
+    /// Serve PATCH /upgrade on the migration port (1/true/yes/on) or not (0/false/no/off).
+    #[arg(
+        long,
+        env = "MF_MIGRATION_ENDPOINTS_ENABLED",
+        default_value = "1",
+        value_parser = parse_switch,
+        action = clap::ArgAction::Set
+    )]
+    pub migration_endpoints: bool,
     /// Require this x-api-key header on every request.
-    #[arg(long, env = "MFSTACK_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[arg(long, env = "MFSTACK_API_KEY", hide_env_values = true, value_parser = parse_api_key)]
+    pub api_key: Option<Secret>,
     /// Serve the metadata API under this path, e.g. /api.
     #[arg(long, env = "PATH_PREFIX")]
     pub path_prefix: Option<String>,
@@ -71,9 +78,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "mfstack metadata service ready"
     );
     let settings = Settings {
-        api_key: args.api_key,
+        api_key: args.api_key.map(|k| k.expose().to_string()),
         body_limit: args.body_limit_mib.saturating_mul(1024 * 1024),
-        upgrade_enabled: args.migration_endpoints.trim() != "0",
+        upgrade_enabled: args.migration_endpoints,
         path_prefix: args.path_prefix,
         ..Settings::default()
     };

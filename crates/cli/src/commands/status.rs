@@ -2,36 +2,29 @@
 
 use std::process::ExitCode;
 
-use mfstack_deployer::operate;
+use mfstack_deployer::status;
 
-use super::aws::{AwsArgs, explain};
-use super::progress::causes;
+use crate::drawer::causes;
+use crate::stack::StackArgs;
 
-/// Arguments of `mfstack status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudFormation stack name.
-    #[arg(long)]
-    pub stack_name: String,
     #[command(flatten)]
-    pub aws: AwsArgs,
+    pub stack: StackArgs,
 }
 
 /// Print status, reason, last change and failed resources; exit 1 when the stack does not exist.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let aws = args.aws.load().await?;
-    let Some(s) = operate::status(&aws, &args.stack_name)
+    let name = &args.stack.stack_name;
+    let aws = args.stack.connect().await?;
+    let Some(s) = status::status(&aws, name)
         .await
-        .map_err(|e| explain(e, &args.aws))?
+        .map_err(|e| args.stack.explain(e))?
     else {
-        println!(
-            "Stack {} does not exist in {}.",
-            args.stack_name,
-            aws.region()
-        );
+        println!("Stack {name} does not exist in {}.", aws.region());
         return Ok(ExitCode::FAILURE);
     };
-    println!("Stack:    {} ({})", args.stack_name, aws.region());
+    println!("Stack:    {name} ({})", aws.region());
     println!("Status:   {}", s.status);
     if let Some(r) = &s.reason {
         println!("Reason:   {r}");

@@ -2,37 +2,27 @@
 
 use std::process::ExitCode;
 
-use mfstack_deployer::{operate, outputs};
+use mfstack_deployer::trust;
+use mfstack_template::components::iam::OUT_USER_ROLE_ARN;
 
-use super::aws::{AwsArgs, explain};
+use crate::stack::StackArgs;
 
-/// Output holding the custom role's ARN.
-const ROLE_OUTPUT: &str = "MetaflowUserRoleArn";
-
-/// Arguments of `mfstack trust`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudFormation stack name.
-    #[arg(long)]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
     /// IAM user or role ARN, or an account id, allowed to assume the role. Repeat for several.
     #[arg(long = "principal", required = true)]
     pub principals: Vec<String>,
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// Add the principals to the role's trust policy.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let aws = args.aws.load().await?;
-    let found = outputs::outputs(&aws, &args.stack_name)
+    let stack = args.stack.deployed().await?;
+    let role = stack.require(OUT_USER_ROLE_ARN)?;
+    let change = trust::add_trusted_principals(&stack.aws, role, &args.principals)
         .await
-        .map_err(|e| explain(e, &args.aws))?;
-    let role = outputs::require(&found, &args.stack_name, ROLE_OUTPUT)
-        .map_err(|e| explain(e, &args.aws))?;
-    let change = operate::add_trusted_principals(&aws, role, &args.principals)
-        .await
-        .map_err(|e| explain(e, &args.aws))?;
+        .map_err(|e| stack.explain(e))?;
     for p in &change.added {
         println!("Trusted: {p}");
     }

@@ -8,9 +8,8 @@ use mfstack_service::Settings;
 
 use crate::database::DatabaseArgs;
 use crate::local::{self, LocalService};
-use crate::logging;
+use crate::{logging, profile};
 
-/// Flags of `mfstack up`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -18,7 +17,8 @@ pub struct Args {
     /// Port on 127.0.0.1 for the metadata API.
     #[arg(long, env = "MFSTACK_PORT", default_value_t = 8080)]
     pub port: u16,
-    /// Name of the Metaflow profile to write (config_NAME.json).
+    /// Name of the Metaflow profile to write: config_NAME.json in METAFLOW_HOME (default
+    /// ~/.metaflowconfig). config.json is never touched.
     #[arg(long, default_value = "mfstack")]
     pub profile: String,
     /// Log filter.
@@ -44,7 +44,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let service = LocalService::start(&args.db, addr, Settings::default()).await?;
     local::record_running(&data_dir, &service.url)?;
     let env = local::metaflow_env(&service.url, &data_dir);
-    let profile = local::write_profile(&args.profile, &env)?;
+    let path = profile::path(&profile::metaflow_home()?, Some(&args.profile));
+    let profile = profile::write(&path, &env.into_iter().collect())?.path;
     println!("mfstack is up: metadata service at {}", service.url);
     println!(
         "  database:  {}",

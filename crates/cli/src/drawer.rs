@@ -1,4 +1,5 @@
-//! Draws the deployer's events: a live bar on a terminal, plain lines in logs.
+//! Draws the deployer's events for a person: a live bar on a terminal, plain lines in logs, and
+//! yes/no questions on stdin. (The deployer's own `tracker` only counts; this only shows.)
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! Pure bookkeeping over stack events: progress counts, nested stacks and root causes. Kept apart
-//! from the SDK calls so recorded event sequences can be replayed in tests.
+//! Bookkeeping over one operation's stack events: progress counts, nested stacks to poll, and
+//! root causes. No SDK calls, so recorded event sequences can be replayed in tests.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -200,11 +200,6 @@ impl Tracker {
         }
         out
     }
-}
-
-/// Whether a FAILED change set only means "nothing to do" (the aws-cli's two phrasings).
-pub(crate) fn is_no_change(reason: &str) -> bool {
-    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
 }
 
 #[cfg(test)]
@@ -487,16 +482,5 @@ pub(crate) mod tests {
         ]));
         let p = t.progress(Duration::ZERO);
         assert_eq!((p.done, p.total, p.failed), (2, 2, 0));
-    }
-
-    #[test]
-    fn no_change_reasons_are_recognised() {
-        assert!(is_no_change(
-            "The submitted information didn't contain changes. Submit different information to create a change set."
-        ));
-        assert!(is_no_change("No updates are to be performed."));
-        assert!(!is_no_change(
-            "Template format error: Unresolved resource dependencies [X]"
-        ));
     }
 }

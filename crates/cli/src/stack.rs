@@ -1,8 +1,61 @@
-//! What every stack command shares: the AWS flags and the one place deployer errors get their hints.
+//! What every command on a deployed stack shares: the stack and AWS flags, reading its outputs,
+//! and the one place deployer errors get their hints.
 
+use mfstack_deployer::outputs::{self, StackOutput};
 use mfstack_deployer::{Aws, AwsOptions, Error};
 
 use crate::hint::WithHint;
+
+/// The stack a command works on, and how to reach AWS.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StackArgs {
+    /// CloudFormation stack name.
+    #[arg(long)]
+    pub stack_name: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// A deployed stack and the outputs it reported.
+pub struct Deployed {
+    pub aws: Aws,
+    pub stack: StackArgs,
+    pub outputs: Vec<StackOutput>,
+}
+
+impl StackArgs {
+    pub async fn connect(&self) -> anyhow::Result<Aws> {
+        self.aws.load().await
+    }
+
+    /// Connect and read the stack's outputs, whatever its status.
+    pub async fn deployed(&self) -> anyhow::Result<Deployed> {
+        let aws = self.connect().await?;
+        let outputs = outputs::outputs(&aws, &self.stack_name)
+            .await
+            .map_err(|e| self.explain(e))?;
+        Ok(Deployed {
+            aws,
+            stack: self.clone(),
+            outputs,
+        })
+    }
+
+    pub fn explain(&self, err: Error) -> anyhow::Error {
+        explain(err, &self.aws)
+    }
+}
+
+impl Deployed {
+    /// The value of output `key`, or an error saying the stack lacks it.
+    pub fn require(&self, key: &str) -> anyhow::Result<&str> {
+        outputs::require(&self.outputs, &self.stack.stack_name, key).map_err(|e| self.explain(e))
+    }
+
+    pub fn explain(&self, err: Error) -> anyhow::Error {
+        self.stack.explain(err)
+    }
+}
 
 /// AWS connection flags. Anything left out resolves the standard AWS way (environment, profile,
 /// SSO, instance role).
@@ -20,7 +73,6 @@ pub struct AwsArgs {
 }
 
 impl AwsArgs {
-    /// Load the SDK configuration.
     pub async fn load(&self) -> anyhow::Result<Aws> {
         Aws::load(AwsOptions {
             profile: self.aws_profile.clone(),
@@ -75,6 +127,10 @@ pub fn explain(err: Error, aws: &AwsArgs) -> anyhow::Error {
                 .to_string()
         }
         Error::DeployFailed { .. } => "fix the causes listed above, then deploy again".to_string(),
+        Error::NotSettled { stack, .. } => format!(
+            "wait until `mfstack status --stack-name {stack}` shows CREATE_COMPLETE or UPDATE_COMPLETE \
+             (deploy again if it failed), then run `mfstack configure --stack-name {stack}`"
+        ),
         Error::MissingOutput { .. } => {
             "the stack was deployed without that feature; `mfstack outputs` lists what it has"
                 .to_string()
