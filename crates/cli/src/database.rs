@@ -73,6 +73,10 @@ pub struct DatabaseArgs {
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(long, env = "MF_METADATA_DB_TIMEOUT", default_value_t = 5)]
     pub db_timeout: u64,
+    /// Seconds one database statement may run before it is cancelled and the request answers 503
+    /// (0: no limit). Migrations are not limited.
+    #[arg(long, env = "MFSTACK_STATEMENT_TIMEOUT", default_value_t = mfstack_store::DEFAULT_STATEMENT_TIMEOUT.as_secs())]
+    pub statement_timeout: u64,
     /// Send reads to a read replica (MF_METADATA_DB_READ_REPLICA_HOST).
     #[arg(
         long,
@@ -148,7 +152,8 @@ impl DatabaseArgs {
             pool_min: self.pool_min,
             pool_max: self.pool_max,
             acquire_timeout: Duration::from_secs(self.db_timeout.max(1)),
-            statement_timeout: None,
+            statement_timeout: (self.statement_timeout > 0)
+                .then(|| Duration::from_secs(self.statement_timeout)),
             reader_url,
         }
     }

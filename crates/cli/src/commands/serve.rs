@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use mfstack_service::{AppState, Settings};
@@ -45,6 +46,13 @@ pub struct Args {
     /// Largest request body, in MiB.
     #[arg(long, env = "MFSTACK_BODY_LIMIT_MIB", default_value_t = 16)]
     pub body_limit_mib: usize,
+    /// Most rows one artifact or metadata post may carry; a bigger batch answers 413. The Metaflow
+    /// client posts all of a task's artifacts at once, so thousands are normal.
+    #[arg(long, env = "MFSTACK_MAX_BATCH_ROWS", default_value_t = mfstack_service::DEFAULT_MAX_BATCH_ROWS)]
+    pub max_batch_rows: usize,
+    /// Seconds a request may take before it answers 503 with Retry-After (0: no limit).
+    #[arg(long, env = "MFSTACK_REQUEST_TIMEOUT", default_value_t = mfstack_service::DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    pub request_timeout: u64,
     /// Log filter, e.g. info or debug.
     #[arg(long, env = "MFSTACK_LOG", default_value = "info")]
     pub log: String,
@@ -82,7 +90,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         body_limit: args.body_limit_mib.saturating_mul(1024 * 1024),
         upgrade_enabled: args.migration_endpoints,
         path_prefix: args.path_prefix,
-        ..Settings::default()
+        max_batch_rows: args.max_batch_rows,
+        request_timeout: (args.request_timeout > 0)
+            .then(|| Duration::from_secs(args.request_timeout)),
     };
     mfstack_service::serve(
         AppState::new(store, settings),
