@@ -27,6 +27,7 @@ async fn create(
     JsonBody(body): JsonBody<CreateFlow>,
 ) -> ApiResult<Response> {
     check_name("flow name", &flow_id)?;
+    check_name("user_name", body.user_name.as_deref().unwrap_or_default())?;
     let row = state
         .store
         .create_flow(

@@ -37,6 +37,7 @@ async fn create(
     JsonBody(body): JsonBody<CreateRun>,
 ) -> ApiResult<Response> {
     check_name("flow name", &flow_id)?;
+    check_name("user_name", body.user_name.as_deref().unwrap_or_default())?;
     let run_id = body.run_number.filter(|id| !id.is_empty());
     if let Some(id) = &run_id {
         check_name("run id", id)?;

@@ -31,6 +31,7 @@ async fn create(
     JsonBody(body): JsonBody<CreateStep>,
 ) -> ApiResult<Response> {
     check_name("step name", &step)?;
+    check_name("user_name", body.user_name.as_deref().unwrap_or_default())?;
     let run_row = resolve::run(&state, &flow_id, &run).await?.ok_or_else(|| {
         ServiceError::MissingParent(format!("run {run} of flow {flow_id} does not exist"))
     })?;

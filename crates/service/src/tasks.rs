@@ -43,6 +43,7 @@ async fn create(
     JsonBody(body): JsonBody<CreateTask>,
 ) -> ApiResult<Response> {
     check_name("step name", &step)?;
+    check_name("user_name", body.user_name.as_deref().unwrap_or_default())?;
     let task_name = body.task_id.filter(|id| !id.is_empty());
     if let Some(name) = &task_name {
         check_name("task id", name)?;

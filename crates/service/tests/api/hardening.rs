@@ -254,6 +254,22 @@ async fn tags_must_be_short_lists_of_strings() {
             )
             .await;
         }
+        let long_user = json!({"user_name": "u".repeat(256)}).to_string();
+        for path in [
+            "/flows/G".to_owned(),
+            "/flows/F/run".to_owned(),
+            format!("/flows/F/runs/{r}/steps/s2/step"),
+            format!("/flows/F/runs/{r}/steps/start/task"),
+        ] {
+            assert_rejected(
+                &app,
+                Method::POST,
+                &path,
+                &long_user,
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
         assert_eq!(app.snapshot().await, before, "{}", app.engine);
         let null = app
             .post("/flows/F/run", r#"{"tags":null,"system_tags":[]}"#)
