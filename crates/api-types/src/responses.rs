@@ -38,7 +38,6 @@ impl std::fmt::Display for ExposedId {
 /// A flow (spec 3.1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
-    /// Flow name.
     pub flow_id: String,
     /// Creator, when given.
     pub user_name: Option<String>,
@@ -53,7 +52,6 @@ pub struct Flow {
 /// A run (spec 3.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
-    /// Flow name.
     pub flow_id: String,
     /// Exposed run id.
     pub run_number: ExposedId,
@@ -79,11 +77,9 @@ pub struct Run {
 /// A step (spec 3.3). Tags are the parent run's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
-    /// Flow name.
     pub flow_id: String,
     /// Exposed run id; the digit string for integer-only runs, as the reference sends it.
     pub run_number: ExposedId,
-    /// Step name.
     pub step_name: String,
     /// Creator.
     pub user_name: Option<String>,
@@ -98,11 +94,9 @@ pub struct Step {
 /// A task (spec 3.4). Tags are the parent run's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
-    /// Flow name.
     pub flow_id: String,
     /// Exposed run id.
     pub run_number: ExposedId,
-    /// Step name.
     pub step_name: String,
     /// Exposed task id.
     pub task_id: ExposedId,
@@ -121,11 +115,9 @@ pub struct Task {
 /// An artifact (spec 3.5). Tags are the parent run's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
-    /// Flow name.
     pub flow_id: String,
     /// Exposed run id.
     pub run_number: ExposedId,
-    /// Step name.
     pub step_name: String,
     /// Exposed task id.
     pub task_id: ExposedId,
@@ -159,15 +151,12 @@ pub struct Artifact {
 pub struct Metadata {
     /// Row id.
     pub id: i64,
-    /// Flow name.
     pub flow_id: String,
     /// Exposed run id.
     pub run_number: ExposedId,
-    /// Step name.
     pub step_name: String,
     /// Exposed task id.
     pub task_id: ExposedId,
-    /// Field name.
     pub field_name: String,
     /// Value, always text.
     pub value: String,
@@ -327,11 +316,9 @@ impl<'a> ExposedIdRef<'a> {
 /// and its run's tags. Same keys, same order, same bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArtifactRef<'a> {
-    /// Flow name.
     pub flow_id: &'a str,
     /// Exposed run id.
     pub run_number: ExposedIdRef<'a>,
-    /// Step name.
     pub step_name: &'a str,
     /// Exposed task id.
     pub task_id: ExposedIdRef<'a>,
