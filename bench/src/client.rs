@@ -79,7 +79,7 @@ impl Http {
         ok(path, status, body)
     }
 
-    /// POST and decode the JSON answer.
+    /// [`Http::post_ok`], decoding the JSON answer.
     pub async fn post_json<T: Serialize + ?Sized>(
         &self,
         path: &str,
@@ -89,7 +89,7 @@ impl Http {
         serde_json::from_slice(&bytes).with_context(|| format!("POST {path} answered with no JSON"))
     }
 
-    /// GET and decode the JSON answer.
+    /// [`Http::get_ok`], decoding the JSON answer.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let bytes = self.get_ok(path).await.map_err(anyhow::Error::msg)?;
         serde_json::from_slice(&bytes).with_context(|| format!("GET {path} answered with no JSON"))

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 /// How much one level may do.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Operations at most.
     pub count: usize,
     /// No operation starts after this much time.
     pub time: Duration,
@@ -20,18 +19,16 @@ pub struct Limits {
 pub struct Stats {
     /// Operations finished, failed ones included.
     pub ops: usize,
-    /// Operations that failed.
     pub errors: usize,
     /// First failure, to show what went wrong.
     pub first_error: Option<String>,
-    /// Wall time of the level.
     pub elapsed: Duration,
     /// Latency of every operation, sorted.
     pub latencies: Vec<Duration>,
 }
 
 impl Stats {
-    /// Operations per second.
+    /// Operations per second over the level's wall time.
     pub fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 {

@@ -4,12 +4,11 @@
 
 mod bodies;
 mod client;
-mod direct;
 mod load;
 mod report;
 mod scenarios;
+mod seed;
 mod server;
-mod statements;
 mod suite;
 
 use std::path::PathBuf;

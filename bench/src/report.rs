@@ -9,7 +9,6 @@ use crate::server::Memory;
 
 /// One scenario at one concurrency, both sides.
 pub struct Row {
-    /// The scenario.
     pub scenario: Scenario,
     /// Requests in flight.
     pub concurrency: usize,
@@ -17,13 +16,12 @@ pub struct Row {
     pub service: Stats,
     /// Peak RSS of the server during the level.
     pub peak: Option<u64>,
-    /// The same statements straight to the database.
+    /// The same request's statements straight to the database.
     pub direct: Stats,
 }
 
 /// Everything measured on one backend.
 pub struct BackendReport {
-    /// "SQLite" or "PostgreSQL".
     pub name: &'static str,
     /// Server version or file kind.
     pub database: String,
@@ -31,17 +29,14 @@ pub struct BackendReport {
     pub ready_new: Duration,
     /// Start to ready on the seeded database.
     pub ready_existing: Duration,
-    /// Memory right after start.
+    /// Memory right after the second start, before seeding.
     pub idle: Memory,
     /// Memory once every scenario finished.
     pub after: Memory,
-    /// Seeding time.
     pub seeding: Duration,
-    /// Volumes.
     pub sizes: Sizes,
     /// Whether peaks are per level (else cumulative since start).
     pub peak_per_level: bool,
-    /// The measurements.
     pub rows: Vec<Row>,
 }
 
@@ -62,7 +57,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl BackendReport {
-    /// Whether anything failed, on either side.
+    /// Failed requests and statements, both sides together.
     pub fn errors(&self) -> usize {
         self.rows
             .iter()
@@ -70,7 +65,7 @@ impl BackendReport {
             .sum()
     }
 
-    /// The table and its header lines.
+    /// The table under a heading and summary lines, as Markdown.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let s = &self.sizes;
@@ -130,6 +125,12 @@ impl BackendReport {
                 ratio
             );
         }
+        out.push_str(&self.failures());
+        out
+    }
+
+    /// Under the table, the first error of each level and side that had any.
+    fn failures(&self) -> String {
         let failures: Vec<String> = self
             .rows
             .iter()
@@ -147,12 +148,13 @@ impl BackendReport {
                     })
             })
             .collect();
-        if !failures.is_empty() {
-            out.push_str("\nFirst error of each failing level:\n");
-            for f in failures {
-                out.push_str(&f);
-                out.push('\n');
-            }
+        if failures.is_empty() {
+            return String::new();
+        }
+        let mut out = "\nFirst error of each failing level:\n".to_owned();
+        for f in failures {
+            out.push_str(&f);
+            out.push('\n');
         }
         out
     }

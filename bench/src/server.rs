@@ -21,7 +21,6 @@ pub struct Server {
     child: Child,
     pid: u32,
     log: PathBuf,
-    /// Client for its metadata API.
     pub http: Http,
     /// Spawn to the first 200 on `/ping`.
     pub ready: Duration,
@@ -137,7 +136,7 @@ impl Server {
         std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5").is_ok()
     }
 
-    /// Stop the server.
+    /// Kill the server; it holds nothing that needs a clean shutdown.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.child.kill().await.context("cannot stop mfstack serve")
     }

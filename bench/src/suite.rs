@@ -3,34 +3,29 @@
 
 use std::fmt::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
+use mfstack_store::{DirectPools, OpenOptions, StoreError};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use crate::bodies::{Artifact, Flow, Run, StepOrTask, now_ms};
-use crate::client::{Http, int_field};
-use crate::direct::Pools;
-use crate::load::{Limits, drive};
+use crate::load::drive;
 use crate::report::{BackendReport, Row};
-use crate::scenarios::{
-    ARTIFACT_STEP, FLOW, Fixture, LIST_STEP, RUNNING_ONE_IN, RUNS_FLOW, RUNS_PAGE, Scenario, Sizes,
-    create_step, direct_call, reset_heartbeats, service_call,
-};
+use crate::scenarios::direct::{direct_call, reset_heartbeats};
+use crate::scenarios::http::service_call;
+use crate::scenarios::{Fixture, Scenario, Sizes};
+use crate::seed::seed;
 use crate::server::Server;
-use crate::statements::Statements;
 use crate::{Args, Backends};
 
 /// Requests in flight at each level, unless `--levels` says otherwise.
 pub const LADDER: [usize; 3] = [1, 16, 64];
-/// Requests in flight while seeding.
-const SEED_CONCURRENCY: usize = 32;
-/// Seeding is not measured, only bounded.
-const SEED_TIME: Duration = Duration::from_secs(900);
+/// How long a database-only statement waits for a pool connection (and, on SQLite, for the file
+/// lock). Longer than the service's 5 s, so the baseline queues under overload instead of failing.
+const DIRECT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The two engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Engine {
     Sqlite,
@@ -175,13 +170,12 @@ async fn backend(
     first.stop().await?;
     let server = Server::start(&args.mfstack, url, args.pool_max, log("serve")).await?;
     let idle = server.memory()?;
-    let db = match engine {
-        Engine::Sqlite => Pools::sqlite(url, args.pool_max).await?,
-        Engine::Postgres => Pools::postgres(url, args.pool_max).await?,
-    };
+    let db = open_direct(url, args.pool_max)
+        .await
+        .with_context(|| format!("cannot open the {name} database directly"))?;
     let database = match engine {
         Engine::Sqlite => "embedded, WAL".to_owned(),
-        Engine::Postgres => server_version(&db).await,
+        Engine::Postgres => server_version(url).await,
     };
 
     let seed_start = Instant::now();
@@ -199,56 +193,20 @@ async fn backend(
     let peak_per_level = server.reset_peak();
 
     eprintln!("{name}: measuring; server pid {}", server.pid());
+    let bench = Bench {
+        name,
+        server: &server,
+        db: &db,
+        fx,
+        sizes,
+    };
     let mut rows = Vec::new();
     let chosen = Scenario::ALL
         .into_iter()
         .filter(|s| args.only.as_deref().is_none_or(|o| s.label().contains(o)));
     for scenario in chosen {
         for &c in &args.levels {
-            let limits = sizes.limits(scenario);
-            if scenario == Scenario::Heartbeat {
-                reset_heartbeats(&fx, &db)
-                    .await
-                    .map_err(anyhow::Error::msg)?;
-            }
-            server.reset_peak();
-            let tag = Arc::<str>::from(format!("s{c}"));
-            let (fx2, http, t) = (fx.clone(), server.http.clone(), tag.clone());
-            let service = drive(c, limits, move |i| {
-                let (fx, http, t) = (fx2.clone(), http.clone(), t.clone());
-                async move { service_call(scenario, &fx, &http, &t, i).await }
-            })
-            .await;
-            let peak = server.memory().ok().map(|m| m.peak);
-
-            if scenario == Scenario::Heartbeat {
-                reset_heartbeats(&fx, &db)
-                    .await
-                    .map_err(anyhow::Error::msg)?;
-            }
-            let tag = Arc::<str>::from(format!("d{c}"));
-            let (fx2, pools) = (fx.clone(), db.clone());
-            let direct = drive(c, limits, move |i| {
-                let (fx, db, t) = (fx2.clone(), pools.clone(), tag.clone());
-                async move { direct_call(scenario, &fx, &db, &t, i).await }
-            })
-            .await;
-            eprintln!(
-                "{name}: {} at {c}: {:.0} req/s (p99 {:.2} ms, {} errors); db-only {:.0}/s ({} errors)",
-                scenario.label(),
-                service.rate(),
-                service.quantile_ms(0.99),
-                service.errors,
-                direct.rate(),
-                direct.errors
-            );
-            rows.push(Row {
-                scenario,
-                concurrency: c,
-                service,
-                peak,
-                direct,
-            });
+            rows.push(bench.level(scenario, c).await?);
         }
     }
     let after = server.memory()?;
@@ -271,173 +229,90 @@ async fn backend(
     })
 }
 
-async fn server_version(db: &Pools) -> String {
-    match db {
-        Pools::Postgres(pool) => sqlx::query_scalar::<_, String>("SHOW server_version")
-            .fetch_one(pool)
-            .await
-            .map(|v| format!("server {v}"))
-            .unwrap_or_else(|_| "server version unknown".to_owned()),
-        Pools::Sqlite { .. } => String::new(),
-    }
-}
-
-/// Create `count` objects through the service at seeding concurrency; fail on any error.
-async fn bulk<F, Fut>(what: &str, count: usize, op: F) -> anyhow::Result<()>
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
-{
-    let limits = Limits {
-        count,
-        time: SEED_TIME,
+/// The store's own pools on `url`, sized as the service's, for the database-only side.
+async fn open_direct(url: &str, pool_max: u32) -> Result<DirectPools, StoreError> {
+    let options = OpenOptions {
+        pool_max,
+        acquire_timeout: DIRECT_ACQUIRE_TIMEOUT,
+        ..OpenOptions::default()
     };
-    let stats = drive(SEED_CONCURRENCY, limits, op).await;
-    if stats.errors > 0 || stats.ops != count {
-        bail!(
-            "seeding {what}: {} of {count} done, {} failed; first error: {}",
-            stats.ops,
-            stats.errors,
-            stats.first_error.unwrap_or_default()
-        );
-    }
-    Ok(())
+    DirectPools::open(url, &options).await
 }
 
-/// Tasks of `step` in run `run`, created concurrently; returns their ids in order.
-async fn seed_tasks(
-    http: &Http,
-    run: i64,
-    step: &'static str,
-    count: usize,
-) -> anyhow::Result<Vec<i64>> {
-    let ids = Arc::new(Mutex::new(Vec::with_capacity(count)));
-    let (h, out) = (http.clone(), ids.clone());
-    bulk(&format!("tasks of {step}"), count, move |_| {
-        let (http, out) = (h.clone(), out.clone());
-        async move {
-            let path = format!("/flows/{FLOW}/runs/{run}/steps/{step}/task");
-            let body = http
-                .post_ok(&path, &StepOrTask::new(FLOW, run, step))
-                .await?;
-            let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-            let id = int_field(&v, "task_id").map_err(|e| e.to_string())?;
-            out.lock().map_err(|e| e.to_string())?.push(id);
-            Ok(())
-        }
-    })
-    .await?;
-    let mut ids = std::mem::take(&mut *ids.lock().map_err(|e| anyhow::anyhow!("{e}"))?);
-    ids.sort_unstable();
-    Ok(ids)
-}
-
-/// The flows, runs, steps, tasks and artifacts the scenarios work on; checked by reading back.
-async fn seed(http: &Http, sizes: Sizes, levels: &[usize]) -> anyhow::Result<Fixture> {
-    for flow in [FLOW, RUNS_FLOW] {
-        let body = Flow {
-            flow_id: flow,
-            ts_epoch: now_ms(),
-        };
-        http.post_ok(&format!("/flows/{flow}"), &body)
-            .await
-            .map_err(anyhow::Error::msg)?;
-    }
-    let new_run = || async {
-        let v = http
-            .post_json(&format!("/flows/{FLOW}/run"), &Run::new(FLOW, true))
+async fn server_version(url: &str) -> String {
+    let version = async {
+        let mut conn = PgConnection::connect(url).await?;
+        let version: String = sqlx::query_scalar("SHOW server_version")
+            .fetch_one(&mut conn)
             .await?;
-        int_field(&v, "run_number")
+        conn.close().await.ok();
+        Ok::<_, sqlx::Error>(version)
     };
-    let run = new_run().await?;
-    let artifact_run = new_run().await?;
-    let mut steps: Vec<(i64, String)> = vec![
-        (run, LIST_STEP.to_owned()),
-        (artifact_run, ARTIFACT_STEP.to_owned()),
-    ];
-    for c in levels {
-        for side in ["s", "d"] {
-            steps.push((run, create_step(&format!("{side}{c}"))));
-        }
+    match version.await {
+        Ok(v) => format!("server {v}"),
+        Err(_) => "server version unknown".to_owned(),
     }
-    for (r, step) in &steps {
-        let path = format!("/flows/{FLOW}/runs/{r}/steps/{step}/step");
-        http.post_ok(&path, &StepOrTask::new(FLOW, *r, step))
-            .await
-            .map_err(anyhow::Error::msg)?;
+}
+
+/// What every level on one backend works with.
+struct Bench<'a> {
+    name: &'static str,
+    server: &'a Server,
+    db: &'a DirectPools,
+    fx: Arc<Fixture>,
+    sizes: Sizes,
+}
+
+impl Bench<'_> {
+    /// One level: `c` requests in flight through the service, then the same straight to the
+    /// database.
+    async fn level(&self, scenario: Scenario, c: usize) -> anyhow::Result<Row> {
+        let limits = self.sizes.limits(scenario);
+        self.reset(scenario).await?;
+        self.server.reset_peak();
+        let tag = Arc::<str>::from(format!("s{c}"));
+        let (fx, http) = (self.fx.clone(), self.server.http.clone());
+        let service = drive(c, limits, move |i| {
+            let (fx, http, t) = (fx.clone(), http.clone(), tag.clone());
+            async move { service_call(scenario, &fx, &http, &t, i).await }
+        })
+        .await;
+        let peak = self.server.memory().ok().map(|m| m.peak);
+
+        self.reset(scenario).await?;
+        let tag = Arc::<str>::from(format!("d{c}"));
+        let (fx, pools) = (self.fx.clone(), self.db.clone());
+        let direct = drive(c, limits, move |i| {
+            let (fx, db, t) = (fx.clone(), pools.clone(), tag.clone());
+            async move { direct_call(scenario, &fx, &db, &t, i).await }
+        })
+        .await;
+        eprintln!(
+            "{}: {} at {c}: {:.0} req/s (p99 {:.2} ms, {} errors); db-only {:.0}/s ({} errors)",
+            self.name,
+            scenario.label(),
+            service.rate(),
+            service.quantile_ms(0.99),
+            service.errors,
+            direct.rate(),
+            direct.errors
+        );
+        Ok(Row {
+            scenario,
+            concurrency: c,
+            service,
+            peak,
+            direct,
+        })
     }
 
-    let tasks = seed_tasks(http, run, LIST_STEP, sizes.tasks).await?;
-    let artifact_tasks =
-        Arc::new(seed_tasks(http, artifact_run, ARTIFACT_STEP, sizes.artifact_tasks).await?);
-    let (h, ids) = (http.clone(), artifact_tasks.clone());
-    bulk("artifacts", sizes.artifact_tasks, move |i| {
-        let (http, ids) = (h.clone(), ids.clone());
-        async move {
-            let task = ids[i];
-            let items: Vec<Artifact> = (0..sizes.artifacts_per_task)
-                .map(|k| {
-                    Artifact::new(
-                        FLOW,
-                        artifact_run,
-                        ARTIFACT_STEP,
-                        task,
-                        format!("artifact_{k}"),
-                    )
-                })
-                .collect();
-            let path = format!(
-                "/flows/{FLOW}/runs/{artifact_run}/steps/{ARTIFACT_STEP}/tasks/{task}/artifact"
-            );
-            http.post_ok(&path, &items).await.map(drop)
-        }
-    })
-    .await?;
-    let h = http.clone();
-    bulk("runs", sizes.runs, move |i| {
-        let http = h.clone();
-        async move {
-            let body = Run::new(RUNS_FLOW, i % RUNNING_ONE_IN == 0);
-            http.post_ok(&format!("/flows/{RUNS_FLOW}/run"), &body)
+    /// Before each side of a heartbeat level, clear the beats the last one left.
+    async fn reset(&self, scenario: Scenario) -> anyhow::Result<()> {
+        if scenario == Scenario::Heartbeat {
+            reset_heartbeats(&self.fx, self.db)
                 .await
-                .map(drop)
+                .map_err(anyhow::Error::msg)?;
         }
-    })
-    .await?;
-
-    let count = |v: serde_json::Value| v.as_array().map_or(0, Vec::len);
-    let listed = count(
-        http.get_json(&format!("/flows/{FLOW}/runs/{run}/steps/{LIST_STEP}/tasks"))
-            .await?,
-    );
-    ensure!(
-        listed == sizes.tasks,
-        "the step lists {listed} tasks, {} were created",
-        sizes.tasks
-    );
-    let listed = count(
-        http.get_json(&format!("/flows/{FLOW}/runs/{artifact_run}/artifacts"))
-            .await?,
-    );
-    ensure!(
-        listed == sizes.artifacts(),
-        "the run lists {listed} artifacts, {} were created",
-        sizes.artifacts()
-    );
-    let running = http
-        .get_json(&format!("/flows/{RUNS_FLOW}/runs?status=running"))
-        .await?;
-    let want = sizes.runs.div_ceil(RUNNING_ONE_IN).min(RUNS_PAGE);
-    let rows = running.as_array().cloned().unwrap_or_default();
-    ensure!(
-        rows.len() == want && rows.iter().all(|r| r["status"] == "running"),
-        "?status=running listed {} runs, expected {want} running ones",
-        rows.len()
-    );
-    Ok(Fixture {
-        run,
-        tasks,
-        artifact_run,
-        statements: Statements::new(crate::scenarios::BATCH),
-    })
+        Ok(())
+    }
 }

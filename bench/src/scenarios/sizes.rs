@@ -1,0 +1,81 @@
+//! Data volumes and how much each level may do.
+
+use std::time::Duration;
+
+use super::Scenario;
+use crate::load::Limits;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// Runs in [`super::RUNS_FLOW`].
+    pub runs: usize,
+    /// Tasks in [`super::LIST_STEP`] of the main run.
+    pub tasks: usize,
+    /// Tasks of the artifact run.
+    pub artifact_tasks: usize,
+    pub artifacts_per_task: usize,
+    /// Run, heartbeat, artifact and metadata writes.
+    pub write: Limits,
+    /// Task creation; each level fills a step of its own.
+    pub task_create: Limits,
+    pub list_tasks: Limits,
+    pub list_artifacts: Limits,
+    /// The status-filtered runs listing.
+    pub list_runs: Limits,
+}
+
+const fn limits(count: usize, secs: u64) -> Limits {
+    Limits {
+        count,
+        time: Duration::from_secs(secs),
+    }
+}
+
+impl Sizes {
+    /// The volumes.
+    pub const FULL: Sizes = Sizes {
+        runs: 10_000,
+        tasks: 5_000,
+        artifact_tasks: 500,
+        artifacts_per_task: 100,
+        write: limits(5_000, 5),
+        task_create: limits(5_000, 10),
+        list_tasks: limits(400, 8),
+        list_artifacts: limits(200, 15),
+        list_runs: limits(2_000, 5),
+    };
+
+    /// Tiny volumes that check the benchmark works.
+    pub const SMOKE: Sizes = Sizes {
+        runs: 20,
+        tasks: 20,
+        artifact_tasks: 5,
+        artifacts_per_task: 10,
+        write: limits(100, 2),
+        task_create: limits(20, 2),
+        list_tasks: limits(20, 2),
+        list_artifacts: limits(10, 2),
+        list_runs: limits(20, 2),
+    };
+
+    /// Artifacts in the artifact run.
+    pub fn artifacts(&self) -> usize {
+        self.artifact_tasks * self.artifacts_per_task
+    }
+
+    /// Bounds of one level of `s`.
+    pub fn limits(&self, s: Scenario) -> Limits {
+        match s {
+            Scenario::RunCreate | Scenario::ArtifactPost | Scenario::MetadataPost => self.write,
+            // Each heartbeat of a level goes to a different task, so each one is a real update.
+            Scenario::Heartbeat => Limits {
+                count: self.write.count.min(self.tasks),
+                ..self.write
+            },
+            Scenario::TaskCreate => self.task_create,
+            Scenario::ListTasks => self.list_tasks,
+            Scenario::ListArtifacts => self.list_artifacts,
+            Scenario::ListRuns => self.list_runs,
+        }
+    }
+}
