@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod adoption;
 pub mod components;
 pub mod config_keys;
 pub mod intrinsics;

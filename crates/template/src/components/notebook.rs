@@ -11,8 +11,8 @@ use super::storage::Storage;
 use super::storage::kms::KMS_KEY;
 use super::storage::secrets::{GenerateSecretString, Secret};
 use crate::TemplateError;
-use crate::intrinsics::{Expr, base64, get_att, r#ref, sub, sub_with};
-use crate::params::{COND_ENABLE_SAGEMAKER, SAGEMAKER_INSTANCE, StackParams};
+use crate::intrinsics::{Expr, base64, get_att, if_, no_value, r#ref, sub, sub_with};
+use crate::params::{COND_ENABLE_SAGEMAKER, COND_NEW_STACK, SAGEMAKER_INSTANCE, StackParams};
 use crate::pins::PINS;
 use crate::template::{ResourceProperties, Template};
 
@@ -53,13 +53,13 @@ struct Hook {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct NotebookProps {
-    direct_internet_access: &'static str,
+    direct_internet_access: Expr,
     instance_metadata_service_configuration: Imds,
     instance_type: Expr,
     kms_key_id: Expr,
     lifecycle_config_name: Expr,
     notebook_instance_name: Expr,
-    platform_identifier: &'static str,
+    platform_identifier: Expr,
     role_arn: Expr,
     security_group_ids: Vec<Expr>,
     subnet_id: Expr,
@@ -141,17 +141,19 @@ pub fn add(
     t.add(
         NOTEBOOK,
         &NotebookProps {
-            direct_internet_access: "Enabled",
+            // Create-only properties the reference never set: on an adopted stack, adding them
+            // would replace the notebook, which its fixed name forbids (the update would fail).
+            direct_internet_access: new_stacks_only("Enabled".into()),
             instance_metadata_service_configuration: Imds {
                 minimum_instance_metadata_service_version: "2",
             },
             instance_type: r#ref(SAGEMAKER_INSTANCE),
-            kms_key_id: storage.key_arn.clone(),
+            kms_key_id: new_stacks_only(storage.key_arn.clone()),
             lifecycle_config_name: get_att(LIFECYCLE, "NotebookInstanceLifecycleConfigName"),
             notebook_instance_name: sub(&format!(
                 "${{AWS::StackName}}-NotebookInstance-{{{{resolve:secretsmanager:${{{RANDOM_STRING}}}:SecretString:password}}}}"
             )),
-            platform_identifier: PINS.notebook_platform,
+            platform_identifier: new_stacks_only(PINS.notebook_platform.into()),
             role_arn: get_att(ROLE, "Arn"),
             security_group_ids: vec![r#ref(SECURITY_GROUP)],
             subnet_id: net.subnets[0].clone(),
@@ -168,6 +170,10 @@ pub fn add(
         Some(c),
     )?;
     Ok(())
+}
+
+fn new_stacks_only(value: Expr) -> Expr {
+    if_(COND_NEW_STACK, value, no_value())
 }
 
 /// The notebook's role: a Metaflow client, plus its own notebook instance and logs.

@@ -156,6 +156,22 @@ impl StackParams {
                     .pattern(URL_PATTERN, "empty or an https:// URL"),
             ),
             (
+                ADOPTED_STACK,
+                flag(
+                    "Was this stack created from the reference Metaflow template? `mfstack deploy` sets it; when true, create-only properties the reference never set are left out so that no resource is replaced.",
+                    self.adopted_stack,
+                ),
+            ),
+            (
+                POSTGRES_ENGINE_VERSION,
+                Parameter::new(
+                    Str,
+                    "PostgreSQL version of the database. `mfstack deploy` keeps an existing stack's version; upgrade one major version at a time with `mfstack deploy --postgres-major N`.",
+                    &self.postgres_engine_version,
+                )
+                .pattern(r"^\d+(\.\d+)?$", "a PostgreSQL version such as 18 or 16.6"),
+            ),
+            (
                 DATABASE_DELETION_PROTECTION,
                 flag(
                     "Refuse to delete the database? `mfstack destroy` turns this off just before it deletes the stack.",
@@ -217,8 +233,14 @@ pub fn add_to(t: &mut Template, p: &StackParams) -> Result<(), TemplateError> {
                 EXISTING_SUBNET2_ID,
             ],
         ),
-        ("Database", &[DATABASE_DELETION_PROTECTION]),
-        ("Compatibility", &[IAM_PARTITION, ENCRYPT_DATABASE]),
+        (
+            "Database",
+            &[DATABASE_DELETION_PROTECTION, POSTGRES_ENGINE_VERSION],
+        ),
+        (
+            "Compatibility",
+            &[IAM_PARTITION, ENCRYPT_DATABASE, ADOPTED_STACK],
+        ),
     ]);
     add_conditions(t)?;
     add_rules(t)
@@ -250,6 +272,7 @@ fn add_conditions(t: &mut Template) -> Result<(), TemplateError> {
             not(equals(r#ref(UI_TEMPLATE_URL), "")),
         ]),
     )?;
+    t.add_condition(COND_NEW_STACK, equals(r#ref(ADOPTED_STACK), "false"))?;
     // The stack makes its own VPC unless all three existing ids are given.
     t.add_condition(
         COND_CREATE_VPC,

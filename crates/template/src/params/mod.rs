@@ -57,6 +57,13 @@ pub const EXISTING_SUBNET2_ID: &str = "ExistingSubnet2Id";
 pub const ENCRYPT_DATABASE: &str = "EncryptDatabase";
 /// Where the UI nested template is stored; the deployer sets it (new). See [`crate::UI_TEMPLATE_URL_PARAMETER`].
 pub const UI_TEMPLATE_URL: &str = "UITemplateURL";
+/// Whether the stack was created from the reference template and adopted (new). The deployer sets
+/// it to `true` when it updates a stack that lacks it; create-only properties the reference never
+/// set are then left out, since adding one would replace the resource (see [`COND_NEW_STACK`]).
+pub const ADOPTED_STACK: &str = "AdoptedStack";
+/// The database's PostgreSQL version (new). An existing stack keeps its own: the deployer passes
+/// the version its template already has, unless asked for a one-step major upgrade.
+pub const POSTGRES_ENGINE_VERSION: &str = "PostgresEngineVersion";
 /// Whether the database refuses deletion (new). `mfstack destroy` sets it to `false` with an
 /// update before deleting the stack, since CloudFormation cannot delete a protected instance.
 pub const DATABASE_DELETION_PROTECTION: &str = "DatabaseDeletionProtection";
@@ -81,7 +88,7 @@ pub const REFERENCE_PARAMETERS: [&str; 15] = [
 ];
 
 /// The parameters mfstack adds.
-pub const NEW_PARAMETERS: [&str; 8] = [
+pub const NEW_PARAMETERS: [&str; 10] = [
     METADATA_SERVICE_IMAGE,
     UI_IMAGE,
     EXISTING_VPC_ID,
@@ -89,6 +96,8 @@ pub const NEW_PARAMETERS: [&str; 8] = [
     EXISTING_SUBNET2_ID,
     ENCRYPT_DATABASE,
     UI_TEMPLATE_URL,
+    ADOPTED_STACK,
+    POSTGRES_ENGINE_VERSION,
     DATABASE_DELETION_PROTECTION,
 ];
 
@@ -106,6 +115,10 @@ pub const COND_IS_GOV: &str = "IsGov";
 pub const COND_ADDITIONAL_WORKER_POLICY: &str = "EnableAddtionalWorkerPolicy";
 /// Condition: the UI exists (reference name).
 pub const COND_ENABLE_UI: &str = "EnableUI";
+/// Condition: the stack was created by mfstack, not adopted from the reference template. Create-only
+/// properties the reference never set (database encryption, the notebook's platform, key and
+/// internet access) are set only under it.
+pub const COND_NEW_STACK: &str = "NewStack";
 /// Condition: the stack creates its own VPC.
 pub const COND_CREATE_VPC: &str = "CreateVpc";
 

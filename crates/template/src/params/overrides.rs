@@ -154,6 +154,21 @@ pub(super) fn policy_arn(name: &str, value: &str) -> Result<String, ParamError> 
     }
 }
 
+/// A PostgreSQL version as RDS spells it: a major (`18`) or major and minor (`11.5`).
+pub(super) fn engine_version(name: &str, value: &str) -> Result<String, ParamError> {
+    let mut parts = value.split('.');
+    let numeric =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if numeric(parts.next()) && parts.clone().count() <= 1 && parts.all(|p| numeric(Some(p))) {
+        return Ok(value.to_string());
+    }
+    Err(invalid(
+        name,
+        value,
+        "a PostgreSQL version such as 18 or 16.6",
+    ))
+}
+
 pub(super) fn image(name: &str, value: &str) -> Result<String, ParamError> {
     if value.is_empty() || value.contains(char::is_whitespace) {
         return Err(invalid(

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use super::overrides::{
-    aws_id, batch_type, cidr, image, instance_types, one_of, parse_bool, parse_override,
-    parse_vcpus, partition, policy_arn, template_url,
+    aws_id, batch_type, cidr, engine_version, image, instance_types, one_of, parse_bool,
+    parse_override, parse_vcpus, partition, policy_arn, template_url,
 };
 use super::*;
 use crate::pins::PINS;
@@ -94,6 +94,10 @@ pub struct StackParams {
     pub ui_template_url: String,
     /// `DatabaseDeletionProtection`.
     pub database_deletion_protection: bool,
+    /// `AdoptedStack`.
+    pub adopted_stack: bool,
+    /// `PostgresEngineVersion`.
+    pub postgres_engine_version: String,
 }
 
 impl Default for StackParams {
@@ -126,6 +130,8 @@ impl Default for StackParams {
             encrypt_database: true,
             ui_template_url: String::new(),
             database_deletion_protection: true,
+            adopted_stack: false,
+            postgres_engine_version: PINS.postgres_major.to_string(),
         }
     }
 }
@@ -178,6 +184,8 @@ impl StackParams {
                 self.database_deletion_protection = parse_bool(name, value)?
             }
             UI_TEMPLATE_URL => self.ui_template_url = template_url(name, value)?,
+            ADOPTED_STACK => self.adopted_stack = parse_bool(name, value)?,
+            POSTGRES_ENGINE_VERSION => self.postgres_engine_version = engine_version(name, value)?,
             _ => {
                 return Err(ParamError::Unknown {
                     name: name.to_string(),

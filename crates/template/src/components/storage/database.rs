@@ -8,8 +8,10 @@ use crate::TemplateError;
 use crate::components::iam::{Role, SourceAccount, aws_managed, service_trust};
 use crate::components::metadata_service::FARGATE_SECURITY_GROUP;
 use crate::components::network::{Ingress, Network, Rule, SecurityGroup};
-use crate::intrinsics::{Expr, get_att, r#ref, sub};
-use crate::params::{DATABASE_DELETION_PROTECTION, ENCRYPT_DATABASE};
+use crate::intrinsics::{Expr, get_att, if_, no_value, r#ref, sub};
+use crate::params::{
+    COND_NEW_STACK, DATABASE_DELETION_PROTECTION, ENCRYPT_DATABASE, POSTGRES_ENGINE_VERSION,
+};
 use crate::pins::PINS;
 use crate::template::{ResourceProperties, RetainPolicy, Template};
 
@@ -64,8 +66,8 @@ impl ResourceProperties for AttachmentProps {
 struct DatabaseProps {
     allocated_storage: &'static str,
     allow_major_version_upgrade: bool,
-    auto_minor_version_upgrade: bool,
-    backup_retention_period: i64,
+    auto_minor_version_upgrade: Expr,
+    backup_retention_period: Expr,
     copy_tags_to_snapshot: bool,
     #[serde(rename = "DBInstanceClass")]
     instance_class: &'static str,
@@ -78,13 +80,13 @@ struct DatabaseProps {
     #[serde(rename = "EnableIAMDatabaseAuthentication")]
     enable_iam_auth: bool,
     engine: &'static str,
-    engine_version: &'static str,
+    engine_version: Expr,
     master_user_password: Expr,
     master_username: Expr,
     monitoring_interval: i64,
     monitoring_role_arn: Expr,
     #[serde(rename = "MultiAZ")]
-    multi_az: bool,
+    multi_az: Expr,
     publicly_accessible: bool,
     storage_encrypted: Expr,
     storage_type: &'static str,
@@ -172,12 +174,20 @@ fn add_network(t: &mut Template, net: &Network) -> Result<(), TemplateError> {
     Ok(())
 }
 
+/// `value` on a stack mfstack created; left out on an adopted one, whose template never set it.
+///
+/// These properties are create-only, or create-only in cases the schema leaves open, so adding one
+/// to an adopted stack's database would replace it (and its data) instead of updating it.
+fn new_stacks_only(value: impl Into<Expr>) -> Expr {
+    if_(COND_NEW_STACK, value, no_value())
+}
+
 fn instance() -> DatabaseProps {
     DatabaseProps {
         allocated_storage: "20",
         allow_major_version_upgrade: true,
-        auto_minor_version_upgrade: true,
-        backup_retention_period: PINS.db_backup_retention_days,
+        auto_minor_version_upgrade: new_stacks_only(true),
+        backup_retention_period: new_stacks_only(PINS.db_backup_retention_days),
         copy_tags_to_snapshot: true,
         instance_class: PINS.db_instance_class,
         db_name: DB_NAME,
@@ -187,14 +197,15 @@ fn instance() -> DatabaseProps {
         deletion_protection: r#ref(DATABASE_DELETION_PROTECTION),
         enable_iam_auth: true,
         engine: "postgres",
-        engine_version: PINS.postgres_major,
+        // A parameter, so an existing stack keeps its version (the deployer passes it).
+        engine_version: r#ref(POSTGRES_ENGINE_VERSION),
         master_user_password: resolve("password"),
         master_username: resolve("username"),
         monitoring_interval: 60,
         monitoring_role_arn: get_att(DB_MONITORING_ROLE, "Arn"),
-        multi_az: false,
+        multi_az: new_stacks_only(false),
         publicly_accessible: false,
-        storage_encrypted: r#ref(ENCRYPT_DATABASE),
+        storage_encrypted: new_stacks_only(r#ref(ENCRYPT_DATABASE)),
         storage_type: PINS.db_storage_type,
         vpc_security_groups: vec![r#ref(DB_SECURITY_GROUP)],
     }

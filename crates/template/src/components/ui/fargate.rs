@@ -2,7 +2,7 @@
 
 use super::inputs::*;
 use super::load_balancer::{LISTENER, TARGET_GROUP};
-use super::{SERVICE_NAME, UI_PORT};
+use super::{ECS_SERVICE_NAME, SERVICE_NAME, UI_PORT};
 use crate::TemplateError;
 use crate::components::metadata_service::ecs::{
     AwsvpcConfiguration, Container, DeploymentConfiguration, EnvVar, FargateService,
@@ -95,7 +95,7 @@ pub fn add(t: &mut Template) -> Result<(), TemplateError> {
                 },
             },
             platform_version: "LATEST",
-            service_name: SERVICE_NAME,
+            service_name: ECS_SERVICE_NAME,
             task_definition: r#ref(TASK_DEFINITION),
         },
     )?

@@ -33,8 +33,12 @@ pub const OUT_UI_URL: &str = "UIServiceUrl";
 /// Output (reference name): the UI's public URL; the setting it feeds is in [`crate::config_keys`].
 pub const OUT_UI_CLOUDFRONT_URL: &str = "UIServiceCloudfrontUrl";
 
-/// The UI's name, as task family, container and ECS service (reference value).
+/// The UI's name, as task family and container (reference value).
 pub const SERVICE_NAME: &str = "metaflow-ui-service";
+/// The UI's ECS service name. Not the reference's `metaflow-ui-service`: when a reference stack
+/// with the UI is adopted, its root-level service of that name is deleted only after the nested
+/// stack has created this one, and ECS refuses two services of one name in a cluster.
+pub const ECS_SERVICE_NAME: &str = "metaflow-ui";
 /// The UI backend's port.
 pub const UI_PORT: i64 = 8083;
 
