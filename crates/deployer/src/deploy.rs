@@ -9,6 +9,7 @@ use crate::change_set::{self, ChangeSet, Computed};
 use crate::error::Error;
 use crate::events::{AnyStatus, Decision, DeployEvent, DeployUi, Phase, PreviewRow, phase};
 use crate::package::{Artifacts, INLINE_TEMPLATE_LIMIT};
+use crate::replacement::guard::{DataGuard, DataLoss};
 use crate::stack::{describe_stack, wait_for_stack};
 
 /// How the root template reaches CloudFormation.
@@ -47,6 +48,8 @@ pub struct DeployRequest {
     pub parameters: Vec<(String, String)>,
     /// How often to poll CloudFormation while waiting.
     pub poll_interval: Duration,
+    /// What stops an update that would replace or delete data.
+    pub guard: DataGuard,
 }
 
 impl DeployRequest {
@@ -57,6 +60,7 @@ impl DeployRequest {
             template,
             parameters: Vec::new(),
             poll_interval: Duration::from_secs(5),
+            guard: DataGuard::default(),
         }
     }
 }
@@ -74,6 +78,9 @@ pub enum DeployOutcome {
     NoChanges,
     /// The user declined to execute the change set; it was deleted.
     Declined,
+    /// Nothing was executed because the update would replace or delete these data-bearing
+    /// resources and [`DataGuard::allow_data_replacement`] was not set. `--yes` does not change it.
+    Refused(Vec<DataLoss>),
 }
 
 /// The capabilities every deploy passes. The template creates IAM roles (CAPABILITY_IAM) and may
@@ -120,6 +127,12 @@ pub async fn deploy(
     let cf = aws.cloudformation();
     let existing = describe_stack(aws, &req.stack_name).await?;
     let create = create_or_update(aws, req, existing.as_ref(), ui).await?;
+    if !create {
+        let losses = req.guard.before_change_set();
+        if !losses.is_empty() {
+            return Ok(DeployOutcome::Refused(losses));
+        }
+    }
     let parameters =
         change_set::parameters(aws, req, existing.as_ref().filter(|_| !create)).await?;
     let name = change_set::change_set_name();
@@ -135,6 +148,12 @@ pub async fn deploy(
         ui.event(&DeployEvent::NoChanges);
         return Ok(DeployOutcome::NoChanges);
     };
+    let losses = req.guard.in_change_set(&rows);
+    if !losses.is_empty() {
+        ui.event(&DeployEvent::Preview(rows));
+        set.discard(&cf).await;
+        return Ok(DeployOutcome::Refused(losses));
+    }
     if !confirm(&rows, ui) {
         set.discard(&cf).await;
         return Ok(DeployOutcome::Declined);

@@ -6,6 +6,10 @@
 //! [`migration`], [`status`] and [`destroy`]. Nothing here prints: progress goes out as
 //! [`DeployEvent`]s to a caller-supplied [`DeployUi`]. Nor does it know the template: output names
 //! and what they mean to Metaflow come from the caller.
+//!
+//! An update of an existing stack is first predicted ([`replacement`], from the resource schemas in
+//! [`schemas`]), and a deploy that would replace or delete a resource holding data stops unless the
+//! caller allows it.
 
 pub mod api_key;
 pub mod aws;
@@ -17,6 +21,8 @@ pub mod events;
 pub mod migration;
 pub mod outputs;
 pub mod package;
+pub mod replacement;
+pub mod schemas;
 pub mod stack;
 pub mod status;
 mod tracker;

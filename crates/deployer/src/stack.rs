@@ -194,3 +194,46 @@ impl StackEnd {
         })
     }
 }
+
+/// An existing stack as the next update starts from it: its template text (JSON or YAML, as it
+/// was submitted) and its parameter values.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub template: String,
+    pub parameters: Vec<(String, String)>,
+}
+
+/// The current template and parameters of `name`, or `None` if it does not exist or has never
+/// been created (REVIEW_IN_PROGRESS: nothing to update).
+pub async fn current(aws: &Aws, name: &str) -> Result<Option<Current>, Error> {
+    let Some(stack) = describe_stack(aws, name).await? else {
+        return Ok(None);
+    };
+    if matches!(
+        stack.stack_status(),
+        Some(StackStatus::ReviewInProgress | StackStatus::DeleteComplete)
+    ) {
+        return Ok(None);
+    }
+    let out = aws
+        .cloudformation()
+        .get_template()
+        .stack_name(stack.stack_id().unwrap_or(name))
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("GetTemplate", e))?;
+    let parameters = stack
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_string(),
+                p.parameter_value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect();
+    Ok(Some(Current {
+        template: out.template_body().unwrap_or_default().to_string(),
+        parameters,
+    }))
+}

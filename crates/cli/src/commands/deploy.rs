@@ -8,15 +8,20 @@ use std::time::Duration;
 use anyhow::Context;
 use mfstack_deployer::deploy::DeployRequest;
 use mfstack_deployer::package::{Artifacts, INLINE_TEMPLATE_LIMIT, rewrite_template_url};
+use mfstack_deployer::replacement::guard::DataGuard;
+use mfstack_deployer::stack::current;
 use mfstack_deployer::{Aws, DeployOutcome, DeployUi, Error, TemplateSource, deploy};
 
-use mfstack_template::params::ENABLE_UI;
+use mfstack_template::adoption;
+use mfstack_template::params::{ENABLE_UI, POSTGRES_ENGINE_VERSION};
 use mfstack_template::{StackParams, UI_TEMPLATE_URL_PARAMETER};
 
 use super::configure::{self, ProfileArgs};
 use crate::drawer::{Drawer, causes};
 use crate::hint::{WithHint, hinted};
 use crate::stack::StackArgs;
+
+mod adopt;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,6 +36,14 @@ pub struct Args {
     /// Execute the change set without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Go ahead even if the update replaces or deletes the database, the bucket or the table.
+    /// Without it such an update stops before anything changes, --yes or not.
+    #[arg(long)]
+    pub allow_data_replacement: bool,
+    /// Upgrade the database to this PostgreSQL major version (the next one only). Without it an
+    /// existing stack keeps the version it has.
+    #[arg(long, value_name = "N")]
+    pub postgres_major: Option<u32>,
     /// Bucket for packaged templates (default: mfstack-artifacts-ACCOUNT-REGION, created on first use).
     #[arg(long)]
     pub artifacts_bucket: Option<String>,
@@ -76,10 +89,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => from_files(path, &args.nested_templates)?,
         None => generated(&args)?,
     };
+    let existing = current(&aws, &args.stack.stack_name)
+        .await
+        .map_err(|e| args.stack.explain(e))?;
     let mut ui = Drawer::new(args.yes);
-    let (source, parameters) = package(&aws, &args, templates, &mut ui).await?;
+    let (root, ui_body) = (templates.root.clone(), templates.ui.clone());
+    let (source, mut parameters) = package(&aws, &args, templates, &mut ui).await?;
+    let mut guard = DataGuard {
+        predicted: None,
+        allow_data_replacement: args.allow_data_replacement,
+    };
+    if let Some(existing) = &existing {
+        let old = adoption::parse(&existing.template).context("reading the stack's template")?;
+        let kept = adopt::update_parameters(args.postgres_major, &old, existing, &parameters)?;
+        parameters.extend(kept);
+        let prediction =
+            adopt::predict_update(&old, existing, &root, ui_body.as_deref(), &parameters)?;
+        println!("{}", adopt::prediction_text(&prediction));
+        guard.predicted = Some(prediction);
+    } else if let Some(n) = args.postgres_major {
+        parameters.push((POSTGRES_ENGINE_VERSION.to_string(), n.to_string()));
+    }
     let mut req = DeployRequest::new(&args.stack.stack_name, source);
     req.parameters = parameters;
+    req.guard = guard;
     req.poll_interval = Duration::from_secs(args.poll_seconds.max(1));
     let outcome = deploy(&aws, &req, &mut ui as &mut dyn DeployUi).await;
     report(&aws, &args, outcome, ui.needed_yes).await
@@ -149,6 +182,7 @@ async fn report(
             "not executing the change set without confirmation",
             "pass --yes to deploy without a prompt",
         )),
+        Ok(DeployOutcome::Refused(losses)) => Err(adopt::refusal(name, &losses)),
         Ok(DeployOutcome::Declined) => {
             println!("Change set deleted; nothing was deployed.");
             Ok(ExitCode::SUCCESS)
