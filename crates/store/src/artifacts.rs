@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::binds::{Arg, Statement, values_list};
-use crate::sql_store::{BatchInsert, SqlStore, bind_task_key, now_ms, task_scope};
+use crate::sql_store::{SqlStore, bind_task_key, now_ms, task_scope};
 use crate::{Page, PageRequest, Result, RunRow, RunTags, TaskRow};
 
 /// A row of `artifact_v3`.
@@ -239,14 +239,11 @@ pub trait ArtifactStore: Send + Sync {
 #[async_trait]
 impl ArtifactStore for SqlStore {
     async fn create_artifacts(&self, task: &TaskRow, items: &[NewArtifactRow]) -> Result<u64> {
-        self.insert_batch(BatchInsert {
-            rows: items,
-            sql: sql::insert,
-            columns: sql::INSERT_COLUMNS,
-            bind: &|a, args| sql::bind_row(task, a, args),
-            what: "artifacts",
-        })
-        .await
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let batch = (task.clone(), items.to_vec());
+        self.writes.artifacts.submit(batch, items.len()).await
     }
 
     async fn list_artifacts(

@@ -6,6 +6,7 @@
 
 mod artifacts;
 mod binds;
+mod coalesce;
 mod dialect;
 mod direct;
 mod error;

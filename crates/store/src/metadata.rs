@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 use crate::binds::{Arg, Statement, values_list};
-use crate::sql_store::{BatchInsert, SqlStore, bind_task_key, now_ms, task_scope};
+use crate::sql_store::{SqlStore, bind_task_key, now_ms, task_scope};
 use crate::{Page, PageRequest, Result, RunRow, TaskRow, json};
 
 /// A row of `metadata_v3`.
@@ -159,14 +159,11 @@ pub trait MetadataStore: Send + Sync {
 #[async_trait]
 impl MetadataStore for SqlStore {
     async fn create_metadata(&self, task: &TaskRow, items: &[NewMetadataRow]) -> Result<u64> {
-        self.insert_batch(BatchInsert {
-            rows: items,
-            sql: sql::insert,
-            columns: sql::INSERT_COLUMNS,
-            bind: &|m, args| sql::bind_row(task, m, args),
-            what: "metadata",
-        })
-        .await
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let batch = (task.clone(), items.to_vec());
+        self.writes.metadata.submit(batch, items.len()).await
     }
 
     async fn list_metadata(

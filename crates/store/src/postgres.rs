@@ -6,7 +6,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::dialect::Dialect;
 use crate::pool::DbPool;
-use crate::sql_store::SqlStore;
+use crate::sql_store::{Db, SqlStore};
 use crate::{OpenOptions, Result, StoreError, redact};
 
 /// The reference service's database settings (`MF_METADATA_DB_HOST`, `…_PORT`, `…_USER`, `…_PSWD`,
@@ -89,12 +89,15 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         Some(reader_url) => pool(reader_url, options).await?,
         None => writer.clone(),
     };
-    Ok(SqlStore {
+    let db = Db {
         writer: DbPool::Postgres(writer),
         reader: DbPool::Postgres(reader),
         dialect: Dialect::Postgres,
-        description: redact(url),
-    })
+    };
+    // Few flushers per kind, so requests gather into large statements while others run, and
+    // listings keep most of the pool.
+    let flushers = (options.pool_max as usize / 4).max(1);
+    Ok(SqlStore::new(db, flushers, redact(url)))
 }
 
 #[cfg(test)]

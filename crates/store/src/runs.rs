@@ -1,12 +1,13 @@
 //! Runs (`runs_v3`, spec 4.3): the row, the filter columns, the derived status, and the queries.
 
 use async_trait::async_trait;
-use mfstack_api_types::{self as api, HEARTBEAT_WAIT_SECONDS};
+use mfstack_api_types as api;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::types::Json;
 
 use crate::binds::Statement;
+use crate::coalesce::Insert;
 use crate::dialect::Dialect;
 use crate::filters::{Filter, TagFilter, filter_clauses, tag_clause};
 use crate::sql_store::{SqlStore, now_ms, now_s};
@@ -145,6 +146,7 @@ impl RunQuery {
 /// Statement text, shared with the benchmark.
 pub mod sql {
     use super::*;
+    use crate::binds::values_list;
 
     /// Columns of alias `r`, as [`RunRow`] reads them.
     pub const COLUMNS: &str = "r.flow_id, CAST(r.run_number AS BIGINT) AS run_number, r.run_id, \
@@ -157,11 +159,20 @@ pub mod sql {
     /// (`RUN_INACTIVE_CUTOFF_TIME`, spec 6.3).
     pub const INACTIVE_CUTOFF_SECONDS: i64 = 360;
 
+    /// Placeholders per inserted run.
+    pub const INSERT_COLUMNS: usize = 7;
+
     /// `$1` flow, `$2` run id, `$3` user, `$4` ts_epoch, `$5` tags, `$6` system tags, `$7` heartbeat.
     pub fn insert() -> String {
+        insert_many(1)
+    }
+
+    /// [`insert`] for `rows` runs, their values one after another; numbers are assigned in row order.
+    pub fn insert_many(rows: usize) -> String {
         format!(
             "INSERT INTO runs_v3 (flow_id, run_id, user_name, ts_epoch, tags, system_tags, \
-             last_heartbeat_ts) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {RETURNING}"
+             last_heartbeat_ts) VALUES {} RETURNING {RETURNING}",
+            values_list(rows, INSERT_COLUMNS)
         )
     }
 
@@ -179,6 +190,20 @@ pub mod sql {
     pub const HEARTBEAT: &str = "UPDATE runs_v3 SET last_heartbeat_ts = $3 \
          WHERE flow_id = $1 AND run_number = $2 \
          AND (last_heartbeat_ts IS NULL OR last_heartbeat_ts <= $4)";
+
+    /// [`HEARTBEAT`] for `runs` runs: `$1` now, `$2` the latest beat old enough to replace, then a
+    /// flow and a run number per run. Returns the runs it beat.
+    pub fn heartbeat_many(runs: usize) -> String {
+        let keys: Vec<String> = (0..runs)
+            .map(|i| format!("(${}, ${})", 2 * i + 3, 2 * i + 4))
+            .collect();
+        format!(
+            "UPDATE runs_v3 SET last_heartbeat_ts = $1 WHERE (flow_id, run_number) IN ({}) \
+             AND (last_heartbeat_ts IS NULL OR last_heartbeat_ts <= $2) \
+             RETURNING flow_id, CAST(run_number AS BIGINT) AS run_number",
+            keys.join(", ")
+        )
+    }
 
     /// Derived run status (spec 6.3) for run `r`; `$now` is epoch seconds.
     pub fn status(now: usize) -> String {
@@ -291,19 +316,21 @@ impl RunStore for SqlStore {
             None => format!("a run of flow {}", run.flow_id),
         };
         let heartbeat = run.heartbeat.then(now_s);
-        let statement = Statement {
-            text: sql::insert(),
-            args: vec![
-                run.flow_id.into(),
-                run.run_id.into(),
-                run.user_name.into(),
-                now_ms().into(),
-                run.tags.as_ref().into(),
-                run.system_tags.as_ref().into(),
-                heartbeat.into(),
-            ],
-        };
-        self.inserted(statement, &what).await
+        let args = vec![
+            run.flow_id.into(),
+            run.run_id.into(),
+            run.user_name.into(),
+            now_ms().into(),
+            run.tags.as_ref().into(),
+            run.system_tags.as_ref().into(),
+            heartbeat.into(),
+        ];
+        let row = self.writes.runs.submit(Insert { args, what }, 1).await?;
+        if let Some(at) = heartbeat {
+            let key = (row.flow_id.clone(), row.run_number);
+            self.writes.recent_runs.record(key, at);
+        }
+        Ok(row)
     }
 
     async fn get_run(&self, flow_id: &str, key: &crate::RunKey) -> Result<Option<RunRow>> {
@@ -339,16 +366,15 @@ impl RunStore for SqlStore {
 
     async fn heartbeat_run(&self, flow_id: &str, run_number: i64) -> Result<bool> {
         let now = now_s();
-        let statement = Statement {
-            text: sql::HEARTBEAT.into(),
-            args: vec![
-                flow_id.into(),
-                run_number.into(),
-                now.into(),
-                (now - HEARTBEAT_WAIT_SECONDS).into(),
-            ],
-        };
-        Ok(self.execute(statement, "run heartbeat").await? > 0)
+        let key = (flow_id.to_owned(), run_number);
+        if self.writes.recent_runs.within_spacing(&key, now) {
+            return Ok(false);
+        }
+        let beaten = self.writes.run_beats.submit(key.clone(), 1).await?;
+        if beaten {
+            self.writes.recent_runs.record(key, now);
+        }
+        Ok(beaten)
     }
 
     async fn replace_run_tags(

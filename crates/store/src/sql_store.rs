@@ -2,6 +2,7 @@
 //! writer pool and a reader pool, with engine differences taken from [`Dialect`]. Each resource's
 //! statements live in its own module (`flows.rs`, `runs.rs`, …); this file holds what they share.
 
+use std::ops::Deref;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use crate::binds::{Arg, Statement};
+use crate::coalesce::Writes;
 use crate::dialect::Dialect;
 use crate::migrate::{self, UpgradeOutcome};
 use crate::pool::{DbPool, bind_args, with_pool};
@@ -29,13 +31,40 @@ pub(crate) fn now_s() -> i64 {
     now_ms() / 1000
 }
 
-/// A store over a writer pool and a reader pool, which may be the same.
-#[derive(Debug)]
-pub(crate) struct SqlStore {
+/// A writer pool and a reader pool, which may be the same. Cheap to clone, so coalesced writes can
+/// run on their own tasks.
+#[derive(Debug, Clone)]
+pub(crate) struct Db {
     pub(crate) writer: DbPool,
     pub(crate) reader: DbPool,
     pub(crate) dialect: Dialect,
+}
+
+/// A store: the pools, and the queues that coalesce concurrent writes on them.
+#[derive(Debug)]
+pub(crate) struct SqlStore {
+    pub(crate) db: Db,
+    pub(crate) writes: Writes,
     pub(crate) description: String,
+}
+
+impl SqlStore {
+    /// A store over `db`; `flushers` bounds how many coalesced writes of one kind run at once.
+    pub(crate) fn new(db: Db, flushers: usize, description: String) -> Self {
+        SqlStore {
+            writes: Writes::new(&db, flushers),
+            db,
+            description,
+        }
+    }
+}
+
+impl Deref for SqlStore {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        &self.db
+    }
 }
 
 /// Row types both drivers can decode.
@@ -51,7 +80,7 @@ impl<T> Rows for T where
 /// Placeholders per multi-row INSERT. Far below either engine's bind limit on purpose: sqlx's
 /// SQLite driver binds `$N` parameters in time that grows with the square of their count (5,000
 /// artifact rows: 0.2 s at ~50 rows a statement, 3.5 s at 1,000, debug build).
-const CHUNK_PLACEHOLDERS: usize = 1000;
+pub(crate) const CHUNK_PLACEHOLDERS: usize = 1000;
 
 /// A batch insert: the statement for `n` rows and how one row binds its values.
 pub(crate) struct BatchInsert<'a, R> {
@@ -63,7 +92,7 @@ pub(crate) struct BatchInsert<'a, R> {
     pub what: &'a str,
 }
 
-impl SqlStore {
+impl Db {
     /// A statement with more values than the engine can bind is the caller's error, not the
     /// database's, so it never reaches the driver.
     fn check_binds(&self, args: &[Arg], what: &str) -> Result<()> {
@@ -152,7 +181,9 @@ impl SqlStore {
             Ok(created)
         })
     }
+}
 
+impl SqlStore {
     /// Keep `limit` of the `limit + 1` rows fetched, and say whether another page follows.
     pub(crate) fn paged<T>(mut rows: Vec<T>, limit: Option<u32>) -> Page<T> {
         let has_more = matches!(limit, Some(limit) if rows.len() > limit as usize);

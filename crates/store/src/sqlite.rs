@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 
 use crate::dialect::Dialect;
 use crate::pool::DbPool;
-use crate::sql_store::SqlStore;
+use crate::sql_store::{Db, SqlStore};
 use crate::{OpenOptions, Result, StoreError};
 
 /// Open (creating if needed) the SQLite database at `url`.
@@ -49,12 +49,13 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
             .await
             .map_err(|e| StoreError::Config(format!("cannot open SQLite database {url}: {e}")))?
     };
-    Ok(SqlStore {
+    let db = Db {
         writer: DbPool::Sqlite(writer),
         reader: DbPool::Sqlite(reader),
         dialect: Dialect::Sqlite,
-        description: url.to_owned(),
-    })
+    };
+    // One writer connection: a second flusher of the same kind would only wait for it.
+    Ok(SqlStore::new(db, 1, url.to_owned()))
 }
 
 /// Pool options that bound how long a connection may run statements, when a statement timeout is

@@ -5,6 +5,7 @@ use mfstack_api_types as api;
 use serde_json::Value;
 
 use crate::binds::Statement;
+use crate::coalesce::Insert;
 use crate::sql_store::{SqlStore, now_ms};
 use crate::{Result, RunRow, RunTags};
 
@@ -47,16 +48,27 @@ pub struct NewStep {
 
 /// Statement text, shared with the benchmark.
 pub mod sql {
+    use crate::binds::values_list;
+
     /// Columns as [`super::StepRow`] reads them.
     pub const COLUMNS: &str =
         "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, step_name, user_name, ts_epoch";
 
+    /// Placeholders per inserted step.
+    pub const INSERT_COLUMNS: usize = 8;
+
     /// `$1` flow, `$2` run number, `$3` run id, `$4` step, `$5` user, `$6` ts_epoch, `$7` tags,
     /// `$8` system tags.
     pub fn insert() -> String {
+        insert_many(1)
+    }
+
+    /// [`insert`] for `rows` steps, their values one after another.
+    pub fn insert_many(rows: usize) -> String {
         format!(
             "INSERT INTO steps_v3 (flow_id, run_number, run_id, step_name, user_name, ts_epoch, tags, \
-             system_tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+             system_tags) VALUES {} RETURNING {COLUMNS}",
+            values_list(rows, INSERT_COLUMNS)
         )
     }
 
@@ -91,20 +103,18 @@ impl StepStore for SqlStore {
             .clone()
             .unwrap_or_else(|| run.run_number.to_string());
         let what = format!("step {}", step.step_name);
-        let statement = Statement {
-            text: sql::insert(),
-            args: vec![
-                run.flow_id.as_str().into(),
-                run.run_number.into(),
-                run_id.into(),
-                step.step_name.into(),
-                step.user_name.unwrap_or_default().into(),
-                now_ms().into(),
-                step.tags.as_ref().into(),
-                step.system_tags.as_ref().into(),
-            ],
-        };
-        self.inserted(statement, &what).await
+        // The flow, run number and step name lead, in this order, to match rows back to requests.
+        let args = vec![
+            run.flow_id.as_str().into(),
+            run.run_number.into(),
+            run_id.into(),
+            step.step_name.into(),
+            step.user_name.unwrap_or_default().into(),
+            now_ms().into(),
+            step.tags.as_ref().into(),
+            step.system_tags.as_ref().into(),
+        ];
+        self.writes.steps.submit(Insert { args, what }, 1).await
     }
 
     async fn get_step(&self, run: &RunRow, step_name: &str) -> Result<Option<StepRow>> {

@@ -1,11 +1,12 @@
 //! Tasks (`tasks_v3`, spec 4.5): the row, the filter columns, and the queries.
 
 use async_trait::async_trait;
-use mfstack_api_types::{self as api, HEARTBEAT_WAIT_SECONDS};
+use mfstack_api_types as api;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::binds::Statement;
+use crate::coalesce::Insert;
 use crate::filters::{Filter, filter_clauses};
 use crate::sql_store::{SqlStore, now_ms, now_s};
 use crate::{Page, PageRequest, Result, RunRow, RunStore, RunTags, TaskKey};
@@ -91,17 +92,27 @@ pub struct TaskQuery {
 
 /// Statement text, shared with the benchmark.
 pub mod sql {
+    use crate::binds::values_list;
+
     /// Columns as [`super::TaskRow`] reads them.
     pub const COLUMNS: &str = "flow_id, CAST(run_number AS BIGINT) AS run_number, run_id, step_name, \
          task_id, task_name, user_name, ts_epoch, last_heartbeat_ts";
 
+    /// Placeholders per inserted task.
+    pub const INSERT_COLUMNS: usize = 10;
+
     /// `$1` flow, `$2` run number, `$3` run id, `$4` step, `$5` task name, `$6` user, `$7` ts_epoch,
     /// `$8` tags, `$9` system tags, `$10` heartbeat.
     pub fn insert() -> String {
+        insert_many(1)
+    }
+
+    /// [`insert`] for `rows` tasks, their values one after another; ids are assigned in row order.
+    pub fn insert_many(rows: usize) -> String {
         format!(
             "INSERT INTO tasks_v3 (flow_id, run_number, run_id, step_name, task_name, user_name, \
-             ts_epoch, tags, system_tags, last_heartbeat_ts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+             ts_epoch, tags, system_tags, last_heartbeat_ts) VALUES {} RETURNING {COLUMNS}",
+            values_list(rows, INSERT_COLUMNS)
         )
     }
 
@@ -131,6 +142,17 @@ pub mod sql {
     /// `$1` task id, `$2` now, `$3` the latest beat that is old enough to replace.
     pub const HEARTBEAT: &str = "UPDATE tasks_v3 SET last_heartbeat_ts = $2 WHERE task_id = $1 \
          AND (last_heartbeat_ts IS NULL OR last_heartbeat_ts <= $3)";
+
+    /// [`HEARTBEAT`] for `ids` tasks: `$1` now, `$2` the latest beat old enough to replace, then
+    /// the task ids. Returns the ids it beat.
+    pub fn heartbeat_many(ids: usize) -> String {
+        let ids: Vec<String> = (3..ids + 3).map(|p| format!("${p}")).collect();
+        format!(
+            "UPDATE tasks_v3 SET last_heartbeat_ts = $1 WHERE task_id IN ({}) \
+             AND (last_heartbeat_ts IS NULL OR last_heartbeat_ts <= $2) RETURNING task_id",
+            ids.join(", ")
+        )
+    }
 }
 
 fn column(field: TaskField) -> String {
@@ -182,23 +204,21 @@ impl TaskStore for SqlStore {
             Some(name) => format!("task {name} of step {}", task.step_name),
             None => format!("a task of step {}", task.step_name),
         };
-        let statement = Statement {
-            text: sql::insert(),
-            args: vec![
-                run.flow_id.as_str().into(),
-                run.run_number.into(),
-                run.run_id.clone().into(),
-                task.step_name.into(),
-                task.task_name.into(),
-                task.user_name.into(),
-                now_ms().into(),
-                task.tags.as_ref().into(),
-                task.system_tags.as_ref().into(),
-                task.heartbeat.then(now_s).into(),
-            ],
-        };
-        let row: TaskRow = self.inserted(statement, &what).await?;
-        if task.heartbeat {
+        let heartbeat = task.heartbeat;
+        let args = vec![
+            run.flow_id.as_str().into(),
+            run.run_number.into(),
+            run.run_id.clone().into(),
+            task.step_name.into(),
+            task.task_name.into(),
+            task.user_name.into(),
+            now_ms().into(),
+            task.tags.as_ref().into(),
+            task.system_tags.as_ref().into(),
+            heartbeat.then(now_s).into(),
+        ];
+        let row = self.writes.tasks.submit(Insert { args, what }, 1).await?;
+        if heartbeat {
             self.heartbeat_run(&run.flow_id, run.run_number).await?;
         }
         Ok(row)
@@ -262,16 +282,7 @@ impl TaskStore for SqlStore {
     }
 
     async fn heartbeat_task(&self, task_id: i64) -> Result<bool> {
-        let now = now_s();
-        let statement = Statement {
-            text: sql::HEARTBEAT.into(),
-            args: vec![
-                task_id.into(),
-                now.into(),
-                (now - HEARTBEAT_WAIT_SECONDS).into(),
-            ],
-        };
-        Ok(self.execute(statement, "task heartbeat").await? > 0)
+        self.writes.task_beats.submit(task_id, 1).await
     }
 
     async fn filtered_tasks(

@@ -1,0 +1,140 @@
+//! Artifact and metadata batches of several requests written in one transaction, sharing
+//! multi-row statements.
+
+use std::collections::HashMap;
+
+use sqlx::AssertSqlSafe;
+
+use super::creates::shared;
+use crate::binds::Arg;
+use crate::pool::{bind_args, with_pool};
+use crate::sql_store::{BatchInsert, CHUNK_PLACEHOLDERS, Db};
+use crate::{NewArtifactRow, NewMetadataRow, Result, StoreError, TaskRow, artifacts, metadata};
+
+/// One request's batch: its task and rows.
+pub(crate) type Batch<R> = (TaskRow, Vec<R>);
+
+/// Each request's count, from the keys of the rows written.
+type Credit<R> = fn(&[Batch<R>], Vec<ArtifactKey>) -> Vec<u64>;
+
+/// How one resource's rows are inserted.
+pub(crate) struct Table<R: 'static> {
+    /// An n-row INSERT.
+    pub sql: fn(usize) -> String,
+    pub columns: usize,
+    pub bind: fn(&TaskRow, &R, &mut Vec<Arg>),
+    pub what: &'static str,
+    /// For a table that skips duplicates, how the keys of the rows written become each
+    /// request's count.
+    pub credit: Option<Credit<R>>,
+}
+
+pub(crate) const ARTIFACTS: Table<NewArtifactRow> = Table {
+    sql: artifacts::sql::insert,
+    columns: artifacts::sql::INSERT_COLUMNS,
+    bind: artifacts::sql::bind_row,
+    what: "artifacts",
+    credit: Some(attribute),
+};
+
+pub(crate) const METADATA: Table<NewMetadataRow> = Table {
+    sql: metadata::sql::insert,
+    columns: metadata::sql::INSERT_COLUMNS,
+    bind: metadata::sql::bind_row,
+    what: "metadata",
+    credit: None,
+};
+
+/// The key the artifact insert returns for each row it wrote: task, attempt, name.
+pub(crate) type ArtifactKey = (i64, i64, String);
+
+/// Write the group's batches in one transaction and answer each request with its own count. When
+/// the transaction fails for a reason that may be one request's, each batch is written on its own,
+/// as a request alone would be.
+pub(crate) async fn insert_batches<R: Sync>(
+    db: &Db,
+    table: &Table<R>,
+    batches: Vec<Batch<R>>,
+) -> Vec<Result<u64>> {
+    if batches.len() > 1 {
+        match insert_together(db, table, &batches).await {
+            Ok(counts) => return counts.into_iter().map(Ok).collect(),
+            Err(StoreError::Unavailable(fault)) => return shared(&fault, batches.len()),
+            Err(_) => {}
+        }
+    }
+    let mut answers = Vec::with_capacity(batches.len());
+    for (task, rows) in &batches {
+        let bind = |row: &R, args: &mut Vec<Arg>| (table.bind)(task, row, args);
+        let batch = BatchInsert {
+            rows,
+            sql: table.sql,
+            columns: table.columns,
+            bind: &bind,
+            what: table.what,
+        };
+        answers.push(db.insert_batch(batch).await);
+    }
+    answers
+}
+
+async fn insert_together<R: Sync>(
+    db: &Db,
+    table: &Table<R>,
+    batches: &[Batch<R>],
+) -> Result<Vec<u64>> {
+    let rows: Vec<(&TaskRow, &R)> = batches
+        .iter()
+        .flat_map(|(task, rows)| rows.iter().map(move |r| (task, r)))
+        .collect();
+    let chunk_rows = (CHUNK_PLACEHOLDERS / table.columns).max(1);
+    let returning = if table.credit.is_some() {
+        " RETURNING task_id, CAST(attempt_id AS BIGINT) AS attempt_id, name"
+    } else {
+        ""
+    };
+    let err = |e| StoreError::from_sqlx(e, table.what);
+    let mut written: Vec<ArtifactKey> = Vec::new();
+    with_pool!(&db.writer, p => {
+        let mut tx = p.begin().await.map_err(err)?;
+        for chunk in rows.chunks(chunk_rows) {
+            let mut args = Vec::with_capacity(chunk.len() * table.columns);
+            for (task, row) in chunk {
+                (table.bind)(task, row, &mut args);
+            }
+            let sql = (table.sql)(chunk.len()) + returning;
+            if table.credit.is_some() {
+                let q = bind_args!(sqlx::query_as::<_, ArtifactKey>(AssertSqlSafe(sql)), args);
+                written.extend(q.fetch_all(&mut *tx).await.map_err(err)?);
+            } else {
+                let q = bind_args!(sqlx::query(AssertSqlSafe(sql)), args);
+                q.execute(&mut *tx).await.map_err(err)?;
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(match table.credit {
+        Some(credit) => credit(batches, written),
+        None => batches.iter().map(|(_, rows)| rows.len() as u64).collect(),
+    })
+}
+
+/// Credit each written row to the first request in the group that sent it, as writing the requests
+/// one after another would.
+fn attribute(batches: &[Batch<NewArtifactRow>], written: Vec<ArtifactKey>) -> Vec<u64> {
+    let mut first_sender: HashMap<(i64, i64, &str), usize> = HashMap::new();
+    for (i, (task, rows)) in batches.iter().enumerate() {
+        for row in rows {
+            let key = (task.task_id, row.attempt_id, row.name.as_str());
+            first_sender.entry(key).or_insert(i);
+        }
+    }
+    let mut counts = vec![0; batches.len()];
+    for (task_id, attempt_id, name) in &written {
+        if let Some(&i) = first_sender.get(&(*task_id, *attempt_id, name.as_str())) {
+            counts[i] += 1;
+        }
+    }
+    counts
+}
