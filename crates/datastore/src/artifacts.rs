@@ -8,13 +8,32 @@ use crate::pyvalue::{self, PyValue};
 use crate::storage::Storage;
 use crate::{DatastoreError, Location, pyjson, pyrepr};
 
-/// An artifact row's name and blob location, as the metadata store holds them.
+/// The fields of an artifact row that locate its blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactRef {
+    /// The flow name.
+    pub flow: String,
     /// The artifact name.
     pub name: String,
-    /// The blob's location (local path or `s3://` URL).
+    /// The row's `location`: `:root:<datastore root>` (current clients) or the blob's own path or URL.
     pub location: String,
+    /// The row's `sha`, the blob's content address.
+    pub sha: String,
+}
+
+impl ArtifactRef {
+    /// Where the blob is: `<root>/<flow>/data/<sha[:2]>/<sha>` for `:root:` locations.
+    pub fn blob_location(&self) -> Result<Location, DatastoreError> {
+        let Some(root) = self.location.strip_prefix(":root:") else {
+            return Location::parse(&self.location);
+        };
+        let valid_sha = self.sha.len() > 2 && self.sha.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !valid_sha || self.flow.is_empty() || self.flow.contains('/') {
+            return Err(DatastoreError::InvalidLocation(self.location.clone()));
+        }
+        let root = crate::DatastoreRoot::parse(root)?;
+        Ok(root.at(&[&self.flow, "data", &self.sha[..2], &self.sha]))
+    }
 }
 
 /// What a decoding failure was, as the `id` of a `postprocess_error`.
@@ -88,10 +107,10 @@ fn storage_error(error: DatastoreError) -> ArtifactError {
 /// Reads and decodes the blob at `location`, compressed size at most `limit`.
 async fn load_value(
     storage: &Storage,
-    location: &str,
+    artifact: &ArtifactRef,
     limit: u64,
 ) -> Result<PyValue, ArtifactError> {
-    let location = Location::parse(location).map_err(storage_error)?;
+    let location = artifact.blob_location().map_err(storage_error)?;
     let blob = storage
         .get_immutable(&location, limit)
         .await
@@ -131,9 +150,9 @@ pub(crate) fn decode_blob(
     pyvalue::decode(&pickle).map_err(|e| ArtifactError::new(ArtifactUnpickleFailed, e.to_string()))
 }
 
-pub(crate) async fn content(storage: &Storage, location: &str) -> ArtifactContent {
+pub(crate) async fn content(storage: &Storage, artifact: &ArtifactRef) -> ArtifactContent {
     let limit = storage.config().max_artifact_bytes;
-    load_value(storage, location, limit)
+    load_value(storage, artifact, limit)
         .await
         .map(|value| pyrepr::python_str(&value))
 }
@@ -149,7 +168,7 @@ pub(crate) async fn parameters(
         if name.starts_with('_') || name == "name" || name == "script_name" {
             continue;
         }
-        let value = match load_value(storage, &artifact.location, limit).await {
+        let value = match load_value(storage, artifact, limit).await {
             Ok(value) => pyjson::to_json(&value),
             Err(error) => serde_json::Value::String(error.detail),
         };
@@ -160,10 +179,11 @@ pub(crate) async fn parameters(
 
 pub(crate) async fn dag(
     storage: &Storage,
-    location: &str,
+    artifact: &ArtifactRef,
 ) -> Result<serde_json::Value, DatastoreError> {
     let limit = storage.config().max_blob_bytes;
-    match load_value(storage, location, limit).await {
+    let location = &artifact.location;
+    match load_value(storage, artifact, limit).await {
         Ok(value) => Ok(pyjson::to_json(&value)),
         Err(error) if error.id == ArtifactErrorKind::ArtifactNotFound => {
             Err(DatastoreError::NotFound(location.to_string()))

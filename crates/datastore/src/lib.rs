@@ -99,10 +99,10 @@ impl Datastore {
         self.storage.config().root_for(ds_type, ds_root)
     }
 
-    /// The content of the artifact blob at `location` (the artifact row's `location`), rendered as
-    /// Python's `str()`. Never fails: anything unreadable is an [`ArtifactError`] entry.
-    pub async fn artifact_content(&self, location: &str) -> ArtifactContent {
-        artifacts::content(&self.storage, location).await
+    /// The content of an artifact, rendered as Python's `str()`. Never fails: anything
+    /// unreadable is an [`ArtifactError`] entry.
+    pub async fn artifact_content(&self, artifact: &ArtifactRef) -> ArtifactContent {
+        artifacts::content(&self.storage, artifact).await
     }
 
     /// The run's parameters from the artifacts of its `_parameters` task, as JSON values by name;
@@ -115,10 +115,10 @@ impl Datastore {
         artifacts::parameters(&self.storage, artifacts).await
     }
 
-    /// The `_graph_info` artifact at `location` as JSON
+    /// The `_graph_info` artifact as JSON
     /// (`{file, parameters, constants, steps, graph_structure, doc}`).
-    pub async fn dag(&self, location: &str) -> Result<serde_json::Value, DatastoreError> {
-        artifacts::dag(&self.storage, location).await
+    pub async fn dag(&self, graph_info: &ArtifactRef) -> Result<serde_json::Value, DatastoreError> {
+        artifacts::dag(&self.storage, graph_info).await
     }
 
     /// One page of a task attempt's log: both sources merged by time. Memory is bounded by the

@@ -143,10 +143,10 @@ impl Storage {
         &self,
         prefix: &Location,
     ) -> Result<Vec<String>, DatastoreError> {
-        if let Location::Local(dir) = prefix {
-            if !tokio::fs::try_exists(dir).await.unwrap_or(false) {
-                return Ok(Vec::new());
-            }
+        if let Location::Local(dir) = prefix
+            && !tokio::fs::try_exists(dir).await.unwrap_or(false)
+        {
+            return Ok(Vec::new());
         }
         let (store, path) = self.resolve(prefix).await?;
         let listing = match store.list_with_delimiter(Some(&path)).await {
