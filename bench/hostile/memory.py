@@ -31,6 +31,8 @@ import urllib.request
 BODY_MIB = 16
 ARTIFACTS = 50_000
 SETTLE_SECONDS = 3
+# Listings at once, as a UI and several clients would.
+LISTINGS_IN_FLIGHT = 8
 # A server past this is stopped, so a runaway baseline cannot take the machine down with it.
 RSS_CAP_MIB = 4096
 
@@ -141,27 +143,39 @@ def big_listing(s, run, task_path):
         if status != 200:
             return f"seeding answered {status}", 0, 0
     reset_peak(s.proc.pid)
-    status, body = call(s.base, "GET", f"/flows/F/runs/{run}/artifacts")
-    rows = len(json.loads(body)) if status == 200 else 0
+    answers = []
+
+    def listing():
+        status, body = call(s.base, "GET", f"/flows/F/runs/{run}/artifacts")
+        answers.append(len(json.loads(body)) if status == 200 else f"status {status}")
+
+    threads = [threading.Thread(target=listing) for _ in range(LISTINGS_IN_FLIGHT)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = "/".join(sorted({str(a) for a in answers}))
     peak = s.rss_mib("VmHWM")
     time.sleep(SETTLE_SECONDS)
     return rows, peak, s.rss_mib()
 
 
-def measure(binary, engine, database):
-    s = Server(binary, database)
-    try:
-        out = {"idle": s.rss_mib()}
-        run, task_path = seed_task(s)
-        for route in ("artifact", "metadata"):
-            status, grew, took = hostile_post(s, f"{task_path}/{route}")
-            out[route] = (status, grew, took, s.alive())
-            if not s.alive():
-                return out
-        out["listing"] = big_listing(s, run, task_path)
-        return out
-    finally:
-        s.stop()
+def measure(binary, fresh_database):
+    """Each phase on a fresh server and database, so one that kills the server spoils no other."""
+    out = {}
+    for phase in ("artifact", "metadata", "listing"):
+        s = Server(binary, fresh_database())
+        try:
+            out.setdefault("idle", s.rss_mib())
+            run, task_path = seed_task(s)
+            if phase == "listing":
+                out[phase] = big_listing(s, run, task_path)
+            else:
+                status, grew, took = hostile_post(s, f"{task_path}/{phase}")
+                out[phase] = (status, grew, took, s.alive())
+        finally:
+            s.stop()
+    return out
 
 
 def main():
@@ -171,16 +185,21 @@ def main():
     args = ap.parse_args()
     engines = ["sqlite"] + (["postgres"] if args.postgres_url else [])
     print(f"| binary | engine | idle RSS | 16 MiB `[{{}},…]` → artifacts: status, peak growth, time "
-          f"| → metadata | 50,000-artifact listing: rows, peak | RSS {SETTLE_SECONDS} s later |")
+          f"| → metadata | {LISTINGS_IN_FLIGHT} × 50,000-artifact listing: rows, peak "
+          f"| RSS {SETTLE_SECONDS} s later |")
     print("|---|---|--:|---|---|---|--:|")
     for i, binary in enumerate(args.binaries):
         for engine in engines:
             with tempfile.TemporaryDirectory() as tmp:
-                if engine == "sqlite":
-                    database = f"sqlite://{tmp}/m.db"
-                else:
-                    database = fresh_postgres(args.postgres_url, f"hostile_{i}")
-                r = measure(binary, engine, database)
+                made = []
+
+                def fresh_database():
+                    made.append(len(made))
+                    if engine == "sqlite":
+                        return f"sqlite://{tmp}/m{len(made)}.db"
+                    return fresh_postgres(args.postgres_url, f"hostile_{i}_{len(made)}")
+
+                r = measure(binary, fresh_database)
 
             def post(route):
                 if route not in r:
@@ -198,7 +217,8 @@ def main():
 def fresh_postgres(base, name):
     """A new empty database on the server of `base`, through psql."""
     for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
-        subprocess.run(["psql", base, "-q", "-c", sql], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["psql", base, "-q", "-c", sql], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
     return base.rsplit("/", 1)[0] + "/" + name
 
 
