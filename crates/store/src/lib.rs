@@ -23,6 +23,7 @@ mod sql_store;
 mod sqlite;
 mod steps;
 mod tasks;
+mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,10 @@ pub use postgres::PostgresConfig;
 pub use runs::{NewRun, RunCursor, RunField, RunQuery, RunRow, RunStore, RunTags};
 pub use steps::{NewStep, StepRow, StepStore};
 pub use tasks::{NewTask, TaskCursor, TaskField, TaskQuery, TaskRow, TaskStore};
+pub use ui::{
+    Autocomplete, TaskDatastore, TaskScope, UiArtifact, UiFilter, UiFlow, UiMetadata, UiOp,
+    UiOrder, UiQuery, UiRun, UiStep, UiStore, UiTask,
+};
 
 /// The statement text the store sends, by resource, so the benchmark's database-only baseline runs
 /// exactly the service's SQL.
@@ -68,7 +73,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// builds the wire form.
 #[async_trait]
 pub trait Store:
-    FlowStore + RunStore + StepStore + TaskStore + ArtifactStore + MetadataStore + Send + Sync
+    FlowStore + RunStore + StepStore + TaskStore + ArtifactStore + MetadataStore + UiStore + Send + Sync
 {
     /// The database, password redacted, for logs and errors.
     fn describe(&self) -> String;
