@@ -47,7 +47,7 @@ impl Default for DatastoreConfig {
             max_artifact_bytes: 4 * 1024,
             max_blob_bytes: 16 * 1024 * 1024,
             max_decompressed_bytes: 64 * 1024 * 1024,
-            max_value_nodes: 1_000_000,
+            max_value_nodes: 200_000,
             max_value_depth: 200,
             cache_bytes: 64 * 1024 * 1024,
             max_log_line_bytes: 1024 * 1024,

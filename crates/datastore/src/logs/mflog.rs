@@ -14,7 +14,7 @@ pub(crate) struct Parsed<'a> {
 pub(crate) fn parse(line: &[u8]) -> Option<Parsed<'_>> {
     let line = line.strip_prefix(b"[!").unwrap_or(line);
     let rest = line.strip_prefix(b"[MFLOG|0|")?;
-    let ts_end = find(rest, b"Z|")?;
+    let ts_end = find_z_bar(rest)?;
     let timestamp = &rest[..ts_end];
     let rest = &rest[ts_end + 2..];
     let source_end = memchr::memchr(b'|', rest)?;
@@ -29,8 +29,17 @@ pub(crate) fn parse(line: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
+/// The first `Z|` (a one-off memmem searcher costs more than the short scan).
+fn find_z_bar(haystack: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'Z', &haystack[from..]) {
+        let at = from + i;
+        if haystack.get(at + 1) == Some(&b'|') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Milliseconds since the epoch of an MFLog timestamp (UTC).
