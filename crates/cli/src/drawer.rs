@@ -94,6 +94,12 @@ impl DeployUi for Drawer {
                 let kind = if *create { "create" } else { "update" };
                 self.line(&format!("Creating change set {name} ({kind})..."));
             }
+            DeployEvent::Snapshot { id, done: false } => self.line(&format!(
+                "Taking database snapshot {id} before the update (RDS console > Snapshots)..."
+            )),
+            DeployEvent::Snapshot { id, done: true } => {
+                self.line(&format!("Snapshot {id} is available."))
+            }
             DeployEvent::Preview(rows) => self.line(&preview_table(rows)),
             DeployEvent::Capabilities {
                 capabilities,

@@ -135,6 +135,9 @@ pub fn explain(err: Error, aws: &AwsArgs) -> anyhow::Error {
             "the stack was deployed without that feature; `mfstack outputs` lists what it has"
                 .to_string()
         }
+        Error::WouldDestroyData { .. } => "nothing was changed. If losing it is intended (after a \
+             backup), deploy again with --allow-data-replacement"
+            .to_string(),
         Error::Migration(_) => {
             "the function's log group /aws/lambda/<function> in CloudWatch has details".to_string()
         }

@@ -19,7 +19,11 @@ fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// What `mfstack deploy` predicts for an update of the reference stack with `enable_ui`.
 fn adopt(enable_ui: &str, adopted: bool) -> Prediction {
-    let old: Value = adoption::parse(REFERENCE).unwrap();
+    adopt_from(REFERENCE, enable_ui, adopted)
+}
+
+fn adopt_from(reference: &str, enable_ui: &str, adopted: bool) -> Prediction {
+    let old: Value = adoption::parse(reference).unwrap();
     let stack = pairs(&[
         ("EnableUI", enable_ui),
         ("EnableSagemaker", "true"),
@@ -123,4 +127,35 @@ fn without_adoption_the_database_and_notebook_would_be_replaced() {
         .unwrap();
     assert_eq!(notebook.replacement, Replacement::Always);
     assert!(notebook.custom_name.is_some());
+}
+
+/// The held-out check: the same prediction on the real reference template, when
+/// `MFSTACK_REFERENCE_TEMPLATE` names a copy of it (not kept in this repository).
+#[test]
+fn the_real_reference_template_adopts_without_data_loss_when_given() {
+    let Some(path) = std::env::var_os("MFSTACK_REFERENCE_TEMPLATE") else {
+        eprintln!("skipped: MFSTACK_REFERENCE_TEMPLATE is not set");
+        return;
+    };
+    let text = std::fs::read_to_string(path).unwrap();
+    for ui in ["false", "true"] {
+        let before = adopt_from(&text, ui, false);
+        println!(
+            "EnableUI={ui}, before (no AdoptedStack):\n{}\n",
+            listing(&before)
+        );
+        let after = adopt_from(&text, ui, true);
+        println!("EnableUI={ui}, after:\n{}\n", listing(&after));
+        assert!(
+            predicted_losses(&after).is_empty(),
+            "{:?}",
+            predicted_losses(&after)
+        );
+        assert!(after.clashes.is_empty(), "{:?}", after.clashes);
+        let named: Vec<_> = after
+            .replacements()
+            .filter(|c| c.custom_name.is_some())
+            .collect();
+        assert!(named.is_empty(), "custom-named replacements: {named:?}");
+    }
 }

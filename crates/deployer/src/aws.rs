@@ -116,6 +116,10 @@ impl Aws {
     pub(crate) fn lambda(&self) -> aws_sdk_lambda::Client {
         aws_sdk_lambda::Client::new(&self.config)
     }
+
+    pub(crate) fn rds(&self) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::new(&self.config)
+    }
 }
 
 /// Who the credentials belong to.

@@ -6,6 +6,7 @@ use aws_sdk_cloudformation::types::{Stack, StackStatus};
 
 use crate::aws::Aws;
 use crate::change_set::{self, ChangeSet, Computed};
+use crate::database::{self, Database};
 use crate::error::Error;
 use crate::events::{AnyStatus, Decision, DeployEvent, DeployUi, Phase, PreviewRow, phase};
 use crate::package::{Artifacts, INLINE_TEMPLATE_LIMIT};
@@ -50,6 +51,9 @@ pub struct DeployRequest {
     pub poll_interval: Duration,
     /// What stops an update that would replace or delete data.
     pub guard: DataGuard,
+    /// A database snapshot to take once the change set is confirmed and before it runs, as
+    /// (database, snapshot id): the way back from an upgrade.
+    pub snapshot_first: Option<(Database, String)>,
 }
 
 impl DeployRequest {
@@ -61,6 +65,7 @@ impl DeployRequest {
             parameters: Vec::new(),
             poll_interval: Duration::from_secs(5),
             guard: DataGuard::default(),
+            snapshot_first: None,
         }
     }
 }
@@ -78,9 +83,6 @@ pub enum DeployOutcome {
     NoChanges,
     /// The user declined to execute the change set; it was deleted.
     Declined,
-    /// Nothing was executed because the update would replace or delete these data-bearing
-    /// resources and [`DataGuard::allow_data_replacement`] was not set. `--yes` does not change it.
-    Refused(Vec<DataLoss>),
 }
 
 /// The capabilities every deploy passes. The template creates IAM roles (CAPABILITY_IAM) and may
@@ -130,7 +132,7 @@ pub async fn deploy(
     if !create {
         let losses = req.guard.before_change_set();
         if !losses.is_empty() {
-            return Ok(DeployOutcome::Refused(losses));
+            return Err(refused(req, losses));
         }
     }
     let parameters =
@@ -152,13 +154,36 @@ pub async fn deploy(
     if !losses.is_empty() {
         ui.event(&DeployEvent::Preview(rows));
         set.discard(&cf).await;
-        return Ok(DeployOutcome::Refused(losses));
+        return Err(refused(req, losses));
     }
     if !confirm(&rows, ui) {
         set.discard(&cf).await;
         return Ok(DeployOutcome::Declined);
     }
+    if let Some((db, id)) = &req.snapshot_first {
+        ui.event(&DeployEvent::Snapshot {
+            id: id.clone(),
+            done: false,
+        });
+        if let Err(e) = database::snapshot(aws, db, id, req.poll_interval).await {
+            set.discard(&cf).await;
+            return Err(e);
+        }
+        ui.event(&DeployEvent::Snapshot {
+            id: id.clone(),
+            done: true,
+        });
+    }
     execute(aws, req, &set, rows.len(), cut, ui).await
+}
+
+/// A refusal to destroy data: a deploy stops on it whatever the confirmation, `--yes` included,
+/// unless [`DataGuard::allow_data_replacement`] is set.
+fn refused(req: &DeployRequest, losses: Vec<DataLoss>) -> Error {
+    Error::WouldDestroyData {
+        stack: req.stack_name.clone(),
+        losses,
+    }
 }
 
 /// Whether the change set creates the stack (true) or updates it, after refusing a busy or stuck

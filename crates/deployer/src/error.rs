@@ -4,6 +4,7 @@ use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 
 use crate::events::RootCause;
+use crate::replacement::guard::DataLoss;
 
 /// What went wrong, in terms a user can act on. The CLI adds a hint per variant.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,17 @@ pub enum Error {
     /// A stack output this operation needs is absent.
     #[error("stack {stack} has no output {output}")]
     MissingOutput { stack: String, output: String },
+    /// The update would replace or delete resources that hold data, and the caller did not allow
+    /// it (`DataGuard::allow_data_replacement`). Nothing was executed.
+    #[error(
+        "not deploying {stack}: the update would destroy data\n{}",
+        losses_text(losses)
+    )]
+    WouldDestroyData {
+        stack: String,
+        /// Each resource, why it would go, and what would be lost.
+        losses: Vec<DataLoss>,
+    },
     /// The migration function answered with an error or an unreadable body.
     #[error("the migration function failed: {0}")]
     Migration(String),
@@ -171,6 +183,19 @@ impl Error {
             Self::Aws { operation, message }
         }
     }
+}
+
+fn losses_text(losses: &[DataLoss]) -> String {
+    let lines: Vec<String> = losses
+        .iter()
+        .map(|l| {
+            format!(
+                "  {} ({}): {}; lost: {}",
+                l.logical_id, l.resource_type, l.why, l.lost
+            )
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// The error and its sources joined with ": ", since SDK errors put the useful part in a source.

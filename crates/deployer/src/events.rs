@@ -35,6 +35,9 @@ pub enum DeployEvent {
         /// The template parameter that turns deletion protection on.
         parameter: String,
     },
+    /// A snapshot of the database is being taken before the change set runs (`done` once it is
+    /// available).
+    Snapshot { id: String, done: bool },
     /// The change set is being computed.
     ChangeSetCreating {
         name: String,

@@ -14,6 +14,7 @@
 pub mod api_key;
 pub mod aws;
 mod change_set;
+pub mod database;
 pub mod deploy;
 pub mod destroy;
 pub mod error;

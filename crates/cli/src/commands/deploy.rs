@@ -40,8 +40,8 @@ pub struct Args {
     /// Without it such an update stops before anything changes, --yes or not.
     #[arg(long)]
     pub allow_data_replacement: bool,
-    /// Upgrade the database to this PostgreSQL major version (the next one only). Without it an
-    /// existing stack keeps the version it has.
+    /// Upgrade the database to this PostgreSQL major version, if RDS allows it in one step from the
+    /// running version; a snapshot is taken first. Without it an existing stack keeps its version.
     #[arg(long, value_name = "N")]
     pub postgres_major: Option<u32>,
     /// Bucket for packaged templates (default: mfstack-artifacts-ACCOUNT-REGION, created on first use).
@@ -99,10 +99,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         predicted: None,
         allow_data_replacement: args.allow_data_replacement,
     };
+    let mut snapshot_first = None;
     if let Some(existing) = &existing {
         let old = adoption::parse(&existing.template).context("reading the stack's template")?;
-        let kept = adopt::update_parameters(args.postgres_major, &old, existing, &parameters)?;
-        parameters.extend(kept);
+        let mut kept = adopt::update_parameters(&old, existing, &parameters);
+        if let Some(major) = args.postgres_major
+            && let Some((version, db, snapshot)) =
+                adopt::plan_upgrade(&aws, &args.stack.stack_name, major).await?
+        {
+            kept.retain(|(k, _)| k != POSTGRES_ENGINE_VERSION);
+            kept.push((POSTGRES_ENGINE_VERSION.to_string(), version));
+            snapshot_first = Some((db, snapshot));
+        }
+        // A template of the user's own (--template-file) may not declare mfstack's parameters.
+        let new: serde_json::Value = adoption::parse(&root).context("reading the new template")?;
+        let declared = |k: &str| new.get("Parameters").and_then(|p| p.get(k)).is_some();
+        parameters.extend(kept.into_iter().filter(|(k, _)| declared(k)));
         let prediction =
             adopt::predict_update(&old, existing, &root, ui_body.as_deref(), &parameters)?;
         println!("{}", adopt::prediction_text(&prediction));
@@ -113,6 +125,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut req = DeployRequest::new(&args.stack.stack_name, source);
     req.parameters = parameters;
     req.guard = guard;
+    req.snapshot_first = snapshot_first;
     req.poll_interval = Duration::from_secs(args.poll_seconds.max(1));
     let outcome = deploy(&aws, &req, &mut ui as &mut dyn DeployUi).await;
     report(&aws, &args, outcome, ui.needed_yes).await
@@ -182,7 +195,6 @@ async fn report(
             "not executing the change set without confirmation",
             "pass --yes to deploy without a prompt",
         )),
-        Ok(DeployOutcome::Refused(losses)) => Err(adopt::refusal(name, &losses)),
         Ok(DeployOutcome::Declined) => {
             println!("Change set deleted; nothing was deployed.");
             Ok(ExitCode::SUCCESS)

@@ -172,6 +172,15 @@ impl StackParams {
                 .pattern(r"^\d+(\.\d+)?$", "a PostgreSQL version such as 18 or 16.6"),
             ),
             (
+                DATABASE_SNAPSHOT,
+                Parameter::new(
+                    Str,
+                    "RDS snapshot the database is restored from; empty for none. Set by `mfstack encrypt-database`; once set, keep it, since clearing it replaces the database with an empty one.",
+                    &self.database_snapshot,
+                )
+                .pattern(r"^$|^[a-zA-Z][a-zA-Z0-9-]{0,254}$|^arn:[a-z-]+:rds:.+$", "empty, a snapshot name or a snapshot ARN"),
+            ),
+            (
                 DATABASE_DELETION_PROTECTION,
                 flag(
                     "Refuse to delete the database? `mfstack destroy` turns this off just before it deletes the stack.",
@@ -235,7 +244,11 @@ pub fn add_to(t: &mut Template, p: &StackParams) -> Result<(), TemplateError> {
         ),
         (
             "Database",
-            &[DATABASE_DELETION_PROTECTION, POSTGRES_ENGINE_VERSION],
+            &[
+                DATABASE_DELETION_PROTECTION,
+                POSTGRES_ENGINE_VERSION,
+                DATABASE_SNAPSHOT,
+            ],
         ),
         (
             "Compatibility",
@@ -273,6 +286,10 @@ fn add_conditions(t: &mut Template) -> Result<(), TemplateError> {
         ]),
     )?;
     t.add_condition(COND_NEW_STACK, equals(r#ref(ADOPTED_STACK), "false"))?;
+    t.add_condition(
+        COND_RESTORE_DATABASE,
+        not(equals(r#ref(DATABASE_SNAPSHOT), "")),
+    )?;
     // The stack makes its own VPC unless all three existing ids are given.
     t.add_condition(
         COND_CREATE_VPC,

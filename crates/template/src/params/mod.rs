@@ -64,6 +64,10 @@ pub const ADOPTED_STACK: &str = "AdoptedStack";
 /// The database's PostgreSQL version (new). An existing stack keeps its own: the deployer passes
 /// the version its template already has, unless asked for a one-step major upgrade.
 pub const POSTGRES_ENGINE_VERSION: &str = "PostgresEngineVersion";
+/// The snapshot the database is restored from (new); empty for none. `mfstack encrypt-database`
+/// sets it to an encrypted copy of the database, which replaces the instance with one restored from
+/// it. Once set it must stay set: clearing it would replace the instance with an empty one.
+pub const DATABASE_SNAPSHOT: &str = "DatabaseSnapshotIdentifier";
 /// Whether the database refuses deletion (new). `mfstack destroy` sets it to `false` with an
 /// update before deleting the stack, since CloudFormation cannot delete a protected instance.
 pub const DATABASE_DELETION_PROTECTION: &str = "DatabaseDeletionProtection";
@@ -88,7 +92,7 @@ pub const REFERENCE_PARAMETERS: [&str; 15] = [
 ];
 
 /// The parameters mfstack adds.
-pub const NEW_PARAMETERS: [&str; 10] = [
+pub const NEW_PARAMETERS: [&str; 11] = [
     METADATA_SERVICE_IMAGE,
     UI_IMAGE,
     EXISTING_VPC_ID,
@@ -98,6 +102,7 @@ pub const NEW_PARAMETERS: [&str; 10] = [
     UI_TEMPLATE_URL,
     ADOPTED_STACK,
     POSTGRES_ENGINE_VERSION,
+    DATABASE_SNAPSHOT,
     DATABASE_DELETION_PROTECTION,
 ];
 
@@ -119,6 +124,8 @@ pub const COND_ENABLE_UI: &str = "EnableUI";
 /// properties the reference never set (database encryption, the notebook's platform, key and
 /// internet access) are set only under it.
 pub const COND_NEW_STACK: &str = "NewStack";
+/// Condition: the database is restored from [`DATABASE_SNAPSHOT`].
+pub const COND_RESTORE_DATABASE: &str = "RestoreDatabaseSnapshot";
 /// Condition: the stack creates its own VPC.
 pub const COND_CREATE_VPC: &str = "CreateVpc";
 

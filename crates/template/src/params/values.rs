@@ -98,6 +98,8 @@ pub struct StackParams {
     pub adopted_stack: bool,
     /// `PostgresEngineVersion`.
     pub postgres_engine_version: String,
+    /// `DatabaseSnapshotIdentifier`.
+    pub database_snapshot: String,
 }
 
 impl Default for StackParams {
@@ -132,6 +134,7 @@ impl Default for StackParams {
             database_deletion_protection: true,
             adopted_stack: false,
             postgres_engine_version: PINS.postgres_major.to_string(),
+            database_snapshot: String::new(),
         }
     }
 }
@@ -186,6 +189,7 @@ impl StackParams {
             UI_TEMPLATE_URL => self.ui_template_url = template_url(name, value)?,
             ADOPTED_STACK => self.adopted_stack = parse_bool(name, value)?,
             POSTGRES_ENGINE_VERSION => self.postgres_engine_version = engine_version(name, value)?,
+            DATABASE_SNAPSHOT => self.database_snapshot = value.to_string(),
             _ => {
                 return Err(ParamError::Unknown {
                     name: name.to_string(),

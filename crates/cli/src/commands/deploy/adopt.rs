@@ -1,65 +1,68 @@
 //! `mfstack deploy` on an existing stack: the parameters that keep its resources as they are, the
-//! predicted changes, the explicit database upgrade, and the refusal to destroy data.
+//! predicted changes, and the explicit database upgrade (one step RDS allows, snapshot first).
 
-use mfstack_deployer::replacement::guard::DataLoss;
+use mfstack_deployer::Aws;
+use mfstack_deployer::database::{self, Database};
 use mfstack_deployer::replacement::{Action, Nested, Prediction, Replacement, Side, predict};
 use mfstack_deployer::stack::Current;
 use mfstack_template::adoption;
 use mfstack_template::components::ui::UI_STACK;
-use mfstack_template::params::POSTGRES_ENGINE_VERSION;
 use serde_json::Value;
 
 use crate::hint::hinted;
 
-/// Parameters an update sets besides the user's: those that adopt a reference stack, and the
-/// PostgreSQL version (kept, or the one-step upgrade asked for with `--postgres-major`).
+/// Parameters an update sets besides the user's: those that adopt a reference stack and keep its
+/// PostgreSQL version.
 pub fn update_parameters(
-    postgres_major: Option<u32>,
     old: &Value,
     existing: &Current,
     explicit: &[(String, String)],
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> Vec<(String, String)> {
     let given = |name: &str| explicit.iter().any(|(k, _)| k == name);
-    let mut out: Vec<(String, String)> = adoption::update_parameters(old, &existing.parameters)
+    adoption::update_parameters(old, &existing.parameters)
         .into_iter()
         .filter(|(k, _)| !given(k))
-        .collect();
-    let Some(target) = postgres_major else {
-        return Ok(out);
+        .collect()
+}
+
+/// An upgrade to PostgreSQL `major` as RDS allows it from the running version, in one step; `None`
+/// when that major already runs. Says what will happen and returns the version to set and the
+/// snapshot to take first.
+pub async fn plan_upgrade(
+    aws: &Aws,
+    stack: &str,
+    major: u32,
+) -> anyhow::Result<Option<(String, Database, String)>> {
+    let explain = |e| anyhow::Error::new(e).context("reading the stack's database");
+    let db = database::of_stack(aws, stack).await.map_err(explain)?;
+    let targets = database::upgrade_targets(aws, &db).await.map_err(explain)?;
+    let version = match database::upgrade_version(&db.engine_version, major, &targets) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok(None),
+        Err(refused) => {
+            let hint = match refused.allowed.last() {
+                Some(m) => format!(
+                    "upgrade in steps RDS allows, one deploy each, e.g. --postgres-major {m}"
+                ),
+                None => "RDS lists no major upgrade from this version; see the RDS console".into(),
+            };
+            return Err(hinted(refused, hint));
+        }
     };
-    let now = existing
-        .parameters
-        .iter()
-        .find(|(k, _)| k == POSTGRES_ENGINE_VERSION)
-        .map(|(_, v)| v.clone())
-        .or_else(|| adoption::engine_version(old, &existing.parameters))
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
         .unwrap_or_default();
-    let major: u32 = now
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    if target == major {
-        return Ok(out);
-    }
-    if target != major + 1 {
-        return Err(hinted(
-            format!("the database runs PostgreSQL {now}; {target} is not the next major version"),
-            format!(
-                "upgrade one major version per deploy: --postgres-major {}",
-                major + 1
-            ),
-        ));
-    }
+    let snapshot = database::snapshot_name(stack, &format!("before-postgres-{major}"), now);
     println!(
-        "Database upgrade: PostgreSQL {now} -> {target}. RDS takes a snapshot before a major \
-         upgrade (backups are on), then the database is unavailable while it upgrades: typically \
-         10 to 30 minutes for a database of this size; the metadata service fails its requests \
-         meanwhile."
+        "Database upgrade: PostgreSQL {} -> {version}, a one-step upgrade RDS lists for this version.\n  \
+         First, once you confirm, snapshot {snapshot} of {} is taken (your way back; delete it when \
+         no longer needed).\n  Then RDS upgrades in place: the database is unavailable, and the \
+         metadata service fails its requests, until the upgrade ends. RDS gives no estimate; for a \
+         {} GB database it is usually 10 to 30 minutes, longer with many tables.",
+        db.engine_version, db.instance_id, db.allocated_gb
     );
-    out.retain(|(k, _)| k != POSTGRES_ENGINE_VERSION);
-    out.push((POSTGRES_ENGINE_VERSION.to_string(), target.to_string()));
-    Ok(out)
+    Ok(Some((version, db, snapshot)))
 }
 
 /// Predict the update from the stack's template and parameters to `root` (and the UI template).
@@ -141,25 +144,4 @@ pub fn prediction_text(p: &Prediction) -> String {
     });
     out.push(format!("  ({added} added, {modified} modified)"));
     out.join("\n")
-}
-
-/// The error a refused deploy ends with: each resource, why, and what would be lost.
-pub fn refusal(stack: &str, losses: &[DataLoss]) -> anyhow::Error {
-    let list: Vec<String> = losses
-        .iter()
-        .map(|l| {
-            format!(
-                "{} ({}): {}; lost: {}",
-                l.logical_id, l.resource_type, l.why, l.lost
-            )
-        })
-        .collect();
-    hinted(
-        format!(
-            "not deploying {stack}: the update would destroy data\n  {}",
-            list.join("\n  ")
-        ),
-        "nothing was changed. If losing it is intended (after a backup), deploy again with \
-         --allow-data-replacement",
-    )
 }

@@ -10,7 +10,8 @@ use crate::components::metadata_service::FARGATE_SECURITY_GROUP;
 use crate::components::network::{Ingress, Network, Rule, SecurityGroup};
 use crate::intrinsics::{Expr, get_att, if_, no_value, r#ref, sub};
 use crate::params::{
-    COND_NEW_STACK, DATABASE_DELETION_PROTECTION, ENCRYPT_DATABASE, POSTGRES_ENGINE_VERSION,
+    COND_NEW_STACK, COND_RESTORE_DATABASE, DATABASE_DELETION_PROTECTION, DATABASE_SNAPSHOT,
+    ENCRYPT_DATABASE, POSTGRES_ENGINE_VERSION,
 };
 use crate::pins::PINS;
 use crate::template::{ResourceProperties, RetainPolicy, Template};
@@ -72,7 +73,9 @@ struct DatabaseProps {
     #[serde(rename = "DBInstanceClass")]
     instance_class: &'static str,
     #[serde(rename = "DBName")]
-    db_name: &'static str,
+    db_name: Expr,
+    #[serde(rename = "DBSnapshotIdentifier")]
+    snapshot_identifier: Expr,
     #[serde(rename = "DBSubnetGroupName")]
     subnet_group_name: Expr,
     delete_automated_backups: bool,
@@ -182,6 +185,10 @@ fn new_stacks_only(value: impl Into<Expr>) -> Expr {
     if_(COND_NEW_STACK, value, no_value())
 }
 
+fn unless_restored(value: impl Into<Expr>) -> Expr {
+    if_(COND_RESTORE_DATABASE, no_value(), value)
+}
+
 fn instance() -> DatabaseProps {
     DatabaseProps {
         allocated_storage: "20",
@@ -190,7 +197,10 @@ fn instance() -> DatabaseProps {
         backup_retention_period: new_stacks_only(PINS.db_backup_retention_days),
         copy_tags_to_snapshot: true,
         instance_class: PINS.db_instance_class,
-        db_name: DB_NAME,
+        // Restored from a snapshot (`mfstack encrypt-database`), the instance takes its name,
+        // user and password from the snapshot; RDS accepts none of them on a restore.
+        db_name: unless_restored(DB_NAME),
+        snapshot_identifier: if_(COND_RESTORE_DATABASE, r#ref(DATABASE_SNAPSHOT), no_value()),
         subnet_group_name: r#ref(DB_SUBNET_GROUP),
         delete_automated_backups: false,
         // A parameter, so `mfstack destroy` can lift it with an update before deleting.
@@ -199,8 +209,8 @@ fn instance() -> DatabaseProps {
         engine: "postgres",
         // A parameter, so an existing stack keeps its version (the deployer passes it).
         engine_version: r#ref(POSTGRES_ENGINE_VERSION),
-        master_user_password: resolve("password"),
-        master_username: resolve("username"),
+        master_user_password: unless_restored(resolve("password")),
+        master_username: unless_restored(resolve("username")),
         monitoring_interval: 60,
         monitoring_role_arn: get_att(DB_MONITORING_ROLE, "Arn"),
         multi_az: new_stacks_only(false),
