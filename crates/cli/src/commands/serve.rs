@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mfstack_service::{AppState, Settings};
+use mfstack_ui_api::{UiSettings, UiState};
 use tokio::net::TcpListener;
 
 use crate::cli::{parse_api_key, parse_switch};
@@ -53,9 +54,44 @@ pub struct Args {
     /// Seconds a request may take before it answers 503 with Retry-After (0: no limit).
     #[arg(long, env = "MFSTACK_REQUEST_TIMEOUT", default_value_t = mfstack_service::DEFAULT_REQUEST_TIMEOUT.as_secs())]
     pub request_timeout: u64,
+    #[command(flatten)]
+    pub ui: UiArgs,
     /// Log filter, e.g. info or debug.
     #[arg(long, env = "MFSTACK_LOG", default_value = "info")]
     pub log: String,
+}
+
+/// The UI API (the backend metaflow-ui calls), served beside the metadata API.
+#[derive(Debug, clap::Args)]
+pub struct UiArgs {
+    /// Address of the UI API.
+    #[arg(long, env = "MF_UI_METADATA_HOST", default_value = "127.0.0.1")]
+    pub ui_host: IpAddr,
+    /// Port of the UI API (served under /api).
+    #[arg(long, env = "MF_UI_METADATA_PORT", default_value_t = 8083)]
+    pub ui_port: u16,
+    /// A metaflow-ui build directory to serve at / on the UI port.
+    #[arg(long, env = "MFSTACK_UI_DIR")]
+    pub ui_dir: Option<std::path::PathBuf>,
+    /// Serve only the UI API (the stack's UI task), not the metadata and migration APIs.
+    #[arg(long)]
+    pub ui_only: bool,
+}
+
+impl UiArgs {
+    /// The UI state over `store`, with the datastore and admin answers from upstream's variables.
+    pub fn state(
+        &self,
+        store: std::sync::Arc<dyn mfstack_store::Store>,
+    ) -> anyhow::Result<UiState> {
+        let datastore =
+            mfstack_datastore::Datastore::new(mfstack_datastore::DatastoreConfig::from_env())
+                .context("cannot set up the datastore reader")
+                .hint("check METAFLOW_DATASTORE_SYSROOT_S3 and METAFLOW_S3_ENDPOINT_URL")?;
+        let mut settings = UiSettings::from_env();
+        settings.ui_dir = self.ui_dir.clone();
+        Ok(UiState::new(store, Some(datastore), settings))
+    }
 }
 
 async fn bind(host: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
@@ -77,6 +113,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let store = args.db.open().await?;
+    let ui_listener = bind(args.ui.ui_host, args.ui.ui_port, "UI API").await?;
+    let ui_state = args.ui.state(store.clone())?;
+    tracing::info!(ui = %ui_listener.local_addr()?, "mfstack UI API ready under /api");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    tokio::spawn(async move {
+        local::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let ui = mfstack_ui_api::serve(ui_state, ui_listener, stopped(stop_rx.clone()));
+    if args.ui.ui_only {
+        ui.await.context("the UI API stopped with an error")?;
+        store.close().await;
+        tracing::info!("stopped");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ui = tokio::spawn(ui);
     let metadata = bind(args.host, args.port, "metadata API").await?;
     let migration = bind(args.host, args.migration_port, "migration API").await?;
     tracing::info!(
@@ -98,10 +153,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         AppState::new(store, settings),
         metadata,
         Some(migration),
-        local::shutdown_signal(),
+        stopped(stop_rx),
     )
     .await
     .context("the service stopped with an error")?;
+    ui.await
+        .context("the UI API task failed")?
+        .context("the UI API stopped with an error")?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

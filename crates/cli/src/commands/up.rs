@@ -21,6 +21,12 @@ pub struct Args {
     /// ~/.metaflowconfig). config.json is never touched.
     #[arg(long, default_value = "mfstack")]
     pub profile: String,
+    /// Port on 127.0.0.1 for the UI API (under /api) and, with --ui-dir, the UI.
+    #[arg(long, env = "MF_UI_METADATA_PORT", default_value_t = 8083)]
+    pub ui_port: u16,
+    /// A metaflow-ui build directory to serve at / on the UI port.
+    #[arg(long, env = "MFSTACK_UI_DIR")]
+    pub ui_dir: Option<std::path::PathBuf>,
     /// Log filter.
     #[arg(long, env = "MFSTACK_LOG", default_value = "warn")]
     pub log: String,
@@ -46,7 +52,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let env = local::metaflow_env(&service.url, &data_dir);
     let path = profile::path(&profile::metaflow_home()?, Some(&args.profile));
     let profile = profile::write(&path, &env.into_iter().collect())?.path;
+    let (ui_url, ui_stop) = start_ui(&args, &data_dir).await?;
     println!("mfstack is up: metadata service at {}", service.url);
+    println!("  UI:        {ui_url}");
     println!(
         "  database:  {}",
         args.db
@@ -63,8 +71,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!();
     println!("Press Ctrl-C to stop.");
     local::shutdown_signal().await;
+    let _ = ui_stop.send(());
     local::forget_running(&data_dir);
     service.stop().await?;
     println!("mfstack stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The UI API on its own loopback port over the same database and the local datastore.
+async fn start_ui(
+    args: &Args,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
+    use anyhow::Context;
+    let store = args.db.open().await?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.ui_port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the UI API"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let root = data_dir.join("datastore");
+    let config = mfstack_datastore::DatastoreConfig::from_lookup(|name| match name {
+        "METAFLOW_DATASTORE_SYSROOT_LOCAL" => Some(root.display().to_string()),
+        other => std::env::var(other).ok(),
+    });
+    let datastore = mfstack_datastore::Datastore::new(config)?;
+    let mut settings = mfstack_ui_api::UiSettings::from_env();
+    settings.ui_dir = args.ui_dir.clone();
+    let state = mfstack_ui_api::UiState::new(store, Some(datastore), settings);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(mfstack_ui_api::serve(state, listener, async {
+        let _ = stopped.await;
+    }));
+    Ok((url, stop))
 }
