@@ -339,6 +339,19 @@ async fn concurrent_batches_share_a_transaction_and_keep_their_counts() {
             .await
             .unwrap();
         assert_eq!(listed.rows.len(), 19, "{}", db.engine);
+        let x = listed.rows.iter().find(|a| a.name == "x").unwrap();
+        assert_eq!(
+            (
+                x.location.as_str(),
+                x.ds_type.as_str(),
+                x.attempt_id,
+                x.sha.as_deref()
+            ),
+            ("/x", "local", 0, None),
+            "{}",
+            db.engine
+        );
+        assert_eq!((x.flow_id.as_str(), x.run_number), ("F", run.run_number));
 
         let calls = (0..10)
             .map(|i| {
