@@ -9,7 +9,8 @@ use crate::location::DatastoreRoot;
 pub struct DatastoreConfig {
     /// `METAFLOW_DEFAULT_DATASTORE`: the type assumed when a task has no `ds-type` metadata.
     pub default_ds_type: String,
-    /// `METAFLOW_DATASTORE_SYSROOT_LOCAL`: the local root when a task has no `ds-root`.
+    /// `METAFLOW_DATASTORE_SYSROOT_LOCAL`: the directory holding the local datastore's `.metaflow`,
+    /// used when a task has no `ds-root`.
     pub local_root: Option<PathBuf>,
     /// `METAFLOW_DATASTORE_SYSROOT_S3`: the S3 root (`s3://bucket/prefix`) when a task has no `ds-root`.
     pub s3_root: Option<String>,
@@ -95,10 +96,11 @@ impl DatastoreConfig {
                 .s3_root
                 .as_deref()
                 .and_then(|r| DatastoreRoot::parse(r).ok()),
+            // Metaflow keeps the local datastore in `.metaflow` under the configured directory.
             "local" => self
                 .local_root
                 .as_ref()
-                .and_then(|r| DatastoreRoot::parse(&r.to_string_lossy()).ok()),
+                .and_then(|r| DatastoreRoot::parse(&r.join(".metaflow").to_string_lossy()).ok()),
             _ => None,
         }
     }
@@ -115,5 +117,38 @@ impl DatastoreConfig {
         configured
             .and_then(|r| DatastoreRoot::parse(&r).ok())
             .unwrap_or_else(|| root.join("mf.cards"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roots_from_metadata_or_settings() {
+        let vars = [
+            ("METAFLOW_DATASTORE_SYSROOT_LOCAL", "/data"),
+            ("METAFLOW_DATASTORE_SYSROOT_S3", "s3://b/metaflow"),
+            ("MAX_PROCESSABLE_S3_ARTIFACT_SIZE_KB", "16"),
+        ];
+        let config = DatastoreConfig::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        });
+        assert_eq!(config.max_artifact_bytes, 16 * 1024);
+        let root = |t, r| config.root_for(t, r).map(|root| root.to_string());
+        assert_eq!(
+            root(Some("s3"), Some("s3://x/y")).as_deref(),
+            Some("s3://x/y")
+        );
+        assert_eq!(root(Some("s3"), None).as_deref(), Some("s3://b/metaflow"));
+        assert_eq!(root(None, None).as_deref(), Some("/data/.metaflow"));
+        assert_eq!(root(Some("gs"), None), None);
+        let s3 = DatastoreRoot::parse("s3://b/metaflow").unwrap();
+        assert_eq!(
+            config.card_root(&s3).to_string(),
+            "s3://b/metaflow/mf.cards"
+        );
     }
 }

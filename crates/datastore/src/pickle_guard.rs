@@ -172,7 +172,8 @@ pub(crate) fn check(pickle: &[u8], limits: Limits) -> Result<(), Refusal> {
     }
 }
 
-fn step(m: &mut Machine, r: &mut Reader, op: u8) -> Result<(), Refusal> {
+/// Opcodes that push one plain value, and framing; false for any other opcode.
+fn scalar(m: &mut Machine, r: &mut Reader, op: u8) -> Result<bool, Refusal> {
     let leaf = Item::Value(Size { nodes: 1, depth: 0 });
     match op {
         // Values with no argument, and values with fixed or length-prefixed arguments.
@@ -218,6 +219,52 @@ fn step(m: &mut Machine, r: &mut Reader, op: u8) -> Result<(), Refusal> {
         // Framing and protocol markers.
         0x80 => r.skip(1)?,
         0x95 => r.skip(8)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Memo opcodes; false for any other opcode.
+fn memo(m: &mut Machine, r: &mut Reader, op: u8) -> Result<bool, Refusal> {
+    match op {
+        b'p' => {
+            let id = r.line_number()?;
+            m.memoize(id)?;
+        }
+        b'q' => {
+            let id = r.byte()? as u32;
+            m.memoize(id)?;
+        }
+        b'r' => {
+            let id = r.uint(4)? as u32;
+            m.memoize(id)?;
+        }
+        0x94 => {
+            let id = m.memo.len() as u32;
+            m.memoize(id)?;
+        }
+        b'g' => {
+            let id = r.line_number()?;
+            m.get(id)?;
+        }
+        b'h' => {
+            let id = r.byte()? as u32;
+            m.get(id)?;
+        }
+        b'j' => {
+            let id = r.uint(4)? as u32;
+            m.get(id)?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn step(m: &mut Machine, r: &mut Reader, op: u8) -> Result<(), Refusal> {
+    if scalar(m, r, op)? || memo(m, r, op)? {
+        return Ok(());
+    }
+    match op {
         // Stack manipulation.
         b'(' => m.stack.push(Item::Mark),
         b'0' => {
@@ -279,35 +326,6 @@ fn step(m: &mut Machine, r: &mut Reader, op: u8) -> Result<(), Refusal> {
             let state = m.pop()?;
             m.copied = m.copied.saturating_add(state.nodes);
             m.extend_top(&[state])?;
-        }
-        // Memo.
-        b'p' => {
-            let id = r.line_number()?;
-            m.memoize(id)?;
-        }
-        b'q' => {
-            let id = r.byte()? as u32;
-            m.memoize(id)?;
-        }
-        b'r' => {
-            let id = r.uint(4)? as u32;
-            m.memoize(id)?;
-        }
-        0x94 => {
-            let id = m.memo.len() as u32;
-            m.memoize(id)?;
-        }
-        b'g' => {
-            let id = r.line_number()?;
-            m.get(id)?;
-        }
-        b'h' => {
-            let id = r.byte()? as u32;
-            m.get(id)?;
-        }
-        b'j' => {
-            let id = r.uint(4)? as u32;
-            m.get(id)?;
         }
         _ => return Err(Refusal::Malformed("unsupported opcode")),
     }
