@@ -48,6 +48,9 @@ pub enum Command {
     /// Delete the stack, showing what is deleted and what is retained.
     Destroy(commands::destroy::Args),
     #[cfg(feature = "deploy")]
+    /// Encrypt the stack's unencrypted database: snapshot, encrypted copy, restore, switch.
+    EncryptDatabase(commands::encrypt_database::Args),
+    #[cfg(feature = "deploy")]
     /// Show where the stack stands.
     Status(commands::status::Args),
     /// Write the CloudFormation templates (root and UI nested stack).

@@ -34,21 +34,26 @@ impl Database {
     }
 }
 
-/// The database of `stack`, found through its logical id.
-pub async fn of_stack(aws: &Aws, stack: &str) -> Result<Database, Error> {
+/// The physical id of `stack`'s resource `logical_id` (a KMS key id, an instance name, ...).
+pub async fn physical_id(aws: &Aws, stack: &str, logical_id: &str) -> Result<String, Error> {
     let resource = aws
         .cloudformation()
         .describe_stack_resource()
         .stack_name(stack)
-        .logical_resource_id(DATABASE_LOGICAL_ID)
+        .logical_resource_id(logical_id)
         .send()
         .await
         .map_err(|e| Error::from_sdk("DescribeStackResource", e))?;
-    let id = resource
+    Ok(resource
         .stack_resource_detail()
         .and_then(|d| d.physical_resource_id())
         .unwrap_or_default()
-        .to_string();
+        .to_string())
+}
+
+/// The database of `stack`, found through its logical id.
+pub async fn of_stack(aws: &Aws, stack: &str) -> Result<Database, Error> {
+    let id = physical_id(aws, stack, DATABASE_LOGICAL_ID).await?;
     let out = aws
         .rds()
         .describe_db_instances()

@@ -8,6 +8,8 @@ pub mod configure;
 pub mod deploy;
 #[cfg(feature = "deploy")]
 pub mod destroy;
+#[cfg(feature = "deploy")]
+pub mod encrypt_database;
 pub mod migrate;
 #[cfg(feature = "deploy")]
 pub mod outputs;
@@ -43,6 +45,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trust(args) => trust::run(args).await,
         #[cfg(feature = "deploy")]
         Command::Destroy(args) => destroy::run(args).await,
+        #[cfg(feature = "deploy")]
+        Command::EncryptDatabase(args) => encrypt_database::run(args).await,
         #[cfg(feature = "deploy")]
         Command::Status(args) => status::run(args).await,
         Command::Template(args) => template::run(args).await,
