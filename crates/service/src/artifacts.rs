@@ -14,6 +14,7 @@ use mfstack_store::{
 
 use crate::AppState;
 use crate::error::{ApiResult, ServiceError};
+use crate::events;
 use crate::extract::{Batch, check_name, check_tag_budget, fits};
 use crate::listing::{PageInfo, Params, json, listing};
 use crate::resolve::{self, Ids};
@@ -84,6 +85,9 @@ async fn create(
         })
         .collect();
     let created = state.store.create_artifacts(&task_row, &rows).await?;
+    if created > 0 {
+        state.announce(|| events::artifacts_written(&task_row, &rows));
+    }
     Ok(json(&ArtifactsCreated {
         artifacts_created: created,
     }))

@@ -9,6 +9,7 @@ mod artifacts;
 mod auth;
 mod deadline;
 mod error;
+pub mod events;
 mod extract;
 mod flows;
 mod heartbeat;
@@ -103,6 +104,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// Where successful writes are announced for the UI API's realtime channel.
+    pub changes: Option<events::ChangeSink>,
 }
 
 impl AppState {
@@ -111,6 +114,20 @@ impl AppState {
         AppState {
             store,
             settings: Arc::new(settings),
+            changes: None,
+        }
+    }
+
+    /// This state announcing its writes to `sink`.
+    pub fn with_changes(mut self, sink: events::ChangeSink) -> Self {
+        self.changes = Some(sink);
+        self
+    }
+
+    /// Announce a write; `change` is only built when someone will receive it.
+    pub(crate) fn announce(&self, change: impl FnOnce() -> events::Change) {
+        if let Some(sink) = self.changes.as_ref().filter(|s| s.wanted()) {
+            sink.publish(change());
         }
     }
 }

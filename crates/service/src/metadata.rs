@@ -9,6 +9,7 @@ use mfstack_store::{MetadataCursor, MetadataScope, NewMetadataRow, PageRequest};
 
 use crate::AppState;
 use crate::error::{ApiResult, ServiceError};
+use crate::events;
 use crate::extract::{Batch, check_tag_budget, fits};
 use crate::listing::{PageInfo, Params, json, listing};
 use crate::resolve::{self, Ids};
@@ -53,6 +54,9 @@ async fn create(
         })
         .collect();
     let created = state.store.create_metadata(&task_row, &rows).await?;
+    if created > 0 {
+        state.announce(|| events::metadata_written(&task_row, &rows));
+    }
     Ok(json(&MetadataCreated {
         metadata_created: created,
     }))

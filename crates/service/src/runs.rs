@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::error::{ApiResult, ServiceError};
+use crate::events::Change;
 use crate::extract::{JsonBody, check_name};
 use crate::heartbeat::{self, heartbeat_capable};
 use crate::listing::{PageInfo, Params, json, listing, run_query};
@@ -65,6 +66,10 @@ async fn create(
             StoreError::MissingParent(_) => ServiceError::MissingParent(missing_flow),
             other => other.into(),
         })?;
+    state.announce(|| Change::RunCreated {
+        flow_id: row.flow_id.clone(),
+        run_number: row.run_number,
+    });
     Ok(json(&row.into_wire(false)))
 }
 

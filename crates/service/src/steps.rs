@@ -9,6 +9,7 @@ use mfstack_store::NewStep;
 
 use crate::AppState;
 use crate::error::{ApiResult, ServiceError};
+use crate::events::Change;
 use crate::extract::{JsonBody, check_name};
 use crate::listing::{json, listing};
 use crate::resolve::{self, Ids};
@@ -47,6 +48,11 @@ async fn create(
             },
         )
         .await?;
+    state.announce(|| Change::StepCreated {
+        flow_id: run_row.flow_id.clone(),
+        run_number: run_row.run_number,
+        step_name: row.step_name.clone(),
+    });
     Ok(json(&row.into_wire(&run_row.inherited_tags())))
 }
 

@@ -9,6 +9,7 @@ use mfstack_store::{NewTask, StoreError, TaskCursor, is_numeric_id};
 
 use crate::AppState;
 use crate::error::{ApiResult, ServiceError};
+use crate::events::Change;
 use crate::extract::{JsonBody, check_name};
 use crate::heartbeat::{self, heartbeat_capable};
 use crate::listing::{PageInfo, Params, json, listing, task_query};
@@ -76,6 +77,12 @@ async fn create(
             StoreError::MissingParent(_) => ServiceError::MissingParent(missing_step),
             other => other.into(),
         })?;
+    state.announce(|| Change::TaskCreated {
+        flow_id: row.flow_id.clone(),
+        run_number: row.run_number,
+        step_name: row.step_name.clone(),
+        task_id: row.task_id,
+    });
     Ok(json(&row.into_wire(&run_row.inherited_tags())))
 }
 

@@ -20,6 +20,7 @@ mod error;
 mod frontend;
 mod grammar;
 mod paths;
+mod realtime;
 mod resources;
 mod tasks;
 
@@ -37,6 +38,7 @@ use tokio::net::TcpListener;
 pub use admin::AdminConfig;
 pub use envelope::MAX_QUERY_BYTES;
 pub use error::UiError;
+pub use realtime::{Realtime, RealtimeSettings};
 
 /// The version `/version` answers.
 pub const VERSION: &str = concat!("mfstack-", env!("CARGO_PKG_VERSION"));
@@ -58,6 +60,8 @@ pub struct UiSettings {
     /// What `window.METAFLOW_SERVICE` is set to in `index.html` (`METAFLOW_SERVICE`, default
     /// `/api`).
     pub service_url: Option<String>,
+    /// `/ws`: replay window and heartbeat checks.
+    pub realtime: RealtimeSettings,
 }
 
 impl UiSettings {
@@ -70,6 +74,7 @@ impl UiSettings {
             cors_origin: var("ORIGIN_TO_ALLOW_CORS_FROM"),
             ui_dir: None,
             service_url: var("METAFLOW_SERVICE"),
+            realtime: RealtimeSettings::from_env(),
         }
     }
 }
@@ -81,15 +86,28 @@ pub struct UiState {
     /// Artifact content, parameters, DAG, logs and cards; those routes answer 503 without it.
     pub datastore: Option<Datastore>,
     pub settings: Arc<UiSettings>,
+    /// `/ws` subscribers and recent events.
+    pub realtime: Realtime,
 }
 
 impl UiState {
     pub fn new(store: Arc<dyn Store>, datastore: Option<Datastore>, settings: UiSettings) -> Self {
         UiState {
+            realtime: Realtime::new(settings.realtime.clone()),
             store,
             datastore,
             settings: Arc::new(settings),
         }
+    }
+
+    /// Feed `/ws` from the metadata service's `changes` (in process, or relayed from PostgreSQL
+    /// `LISTEN`), and start the heartbeat check. Call inside a Tokio runtime.
+    pub fn with_changes(
+        self,
+        changes: tokio::sync::broadcast::Receiver<mfstack_store::Change>,
+    ) -> Self {
+        realtime::start(&self.realtime, self.store.clone(), changes);
+        self
     }
 }
 
@@ -104,6 +122,7 @@ fn routes() -> Router<UiState> {
         .merge(resources::router())
         .merge(tasks::router())
         .merge(datastore::router())
+        .merge(realtime::router())
         .fallback(|| async { UiError::NotFound })
 }
 
@@ -137,7 +156,11 @@ pub fn router(state: UiState) -> Router {
                 .clone()
                 .unwrap_or_else(|| API_PREFIX.to_owned()),
         )),
-        None => app.fallback(|| async { UiError::NotFound }),
+        None => app.fallback_service(mfstack_web::router(mfstack_web::WebState::new(
+            state.store.clone(),
+            state.datastore.clone(),
+            API_PREFIX,
+        ))),
     };
     app.with_state(state)
 }
