@@ -1,0 +1,123 @@
+// mfstack web UI: local times, timeline clicks, log search and paging, live updates.
+"use strict";
+(function () {
+  var api = document.body.dataset.api || "/api";
+
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      t.title = t.textContent;
+      t.textContent = d.toLocaleString();
+    });
+  }
+
+  function duration(ms) {
+    var s = Math.floor(ms / 1000);
+    if (s < 60) return s + "." + Math.floor((ms % 1000) / 100) + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m " + String(s % 60).padStart(2, "0") + "s";
+    return Math.floor(s / 3600) + "h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + "m";
+  }
+
+  function timeline() {
+    document.querySelectorAll(".bar[data-href]").forEach(function (bar) {
+      bar.addEventListener("click", function () { location.href = bar.dataset.href; });
+    });
+  }
+
+  function searchLog(box) {
+    var input = box.querySelector(".logsearch"), count = box.querySelector(".logcount");
+    if (!input) return;
+    input.addEventListener("input", function () {
+      var q = input.value.toLowerCase(), hits = 0;
+      box.querySelectorAll(".log li").forEach(function (li) {
+        var hit = q !== "" && li.textContent.toLowerCase().indexOf(q) >= 0;
+        if (hit) hits++;
+        li.classList.toggle("hit", hit);
+        li.classList.toggle("miss", q !== "" && !hit);
+      });
+      count.textContent = q === "" ? "" : hits + (hits === 1 ? " match" : " matches");
+    });
+  }
+
+  function moreLog(box) {
+    var button = box.querySelector(".more"), page = 1, limit = 2000;
+    if (!button) return;
+    button.addEventListener("click", function () {
+      page++;
+      button.disabled = true;
+      fetch(box.dataset.url + "&_limit=" + limit + "&_page=" + page)
+        .then(function (r) { return r.json(); })
+        .then(function (body) {
+          var list = box.querySelector(".log");
+          (body.data || []).forEach(function (row) {
+            var li = document.createElement("li");
+            li.textContent = row.line;
+            list.appendChild(li);
+          });
+          button.disabled = false;
+          if (list.children.length >= Number(box.dataset.total)) button.remove();
+          box.querySelector(".logsearch").dispatchEvent(new Event("input"));
+        })
+        .catch(function () { button.disabled = false; });
+    });
+  }
+
+  // Durations of running runs tick in the browser between updates.
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-status=running][data-start]").forEach(function (el) {
+      var cell = el.querySelector(".duration");
+      if (cell) cell.textContent = duration(now - Number(el.dataset.start));
+    });
+  }
+
+  // Live view: parts marked data-live are re-rendered by the server and swapped in place, so the
+  // page shows exactly what a reload would. The runs page refreshes always; run and task pages
+  // while something is still running.
+  var live = document.getElementById("live"), failures = 0;
+  function state(on) {
+    live.hidden = false;
+    live.className = "live " + (on ? "on" : "off");
+    live.textContent = on ? "live" : "offline, retrying";
+  }
+  function stillRunning() {
+    return document.querySelector("[data-live=always]") || document.querySelector("[data-live] [data-status=running], [data-live][data-status=running]");
+  }
+  function refresh() {
+    if (document.hidden || !stillRunning()) {
+      if (live) live.hidden = true;
+      return schedule();
+    }
+    fetch(location.href, { headers: { "X-Live": "1" } })
+      .then(function (r) { if (!r.ok) throw r; return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html"), known = {};
+        document.querySelectorAll("[data-key]").forEach(function (el) { known[el.dataset.key] = 1; });
+        document.querySelectorAll("[data-live][id]").forEach(function (old) {
+          var next = fresh.getElementById(old.id);
+          if (!next) return;
+          old.replaceWith(next);
+          next.querySelectorAll("[data-key]").forEach(function (el) {
+            if (!known[el.dataset.key]) el.classList.add("new");
+          });
+          localTimes(next);
+        });
+        timeline();
+        document.querySelectorAll(".logbox .logsearch").forEach(function (i) { i.dispatchEvent(new Event("input")); });
+        failures = 0;
+        state(true);
+        schedule();
+      })
+      .catch(function () { failures++; state(false); schedule(); });
+  }
+  function schedule() { setTimeout(refresh, Math.min(5000 * (failures + 1), 30000)); }
+  if (stillRunning()) state(true);
+  if (document.querySelector("[data-live]")) schedule();
+
+  localTimes(document);
+  timeline();
+  document.querySelectorAll(".logbox").forEach(function (box) { searchLog(box); moreLog(box); });
+  setInterval(tick, 1000);
+  window.mfstack = { api: api, localTimes: localTimes };
+})();
