@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use mfstack_service::events::{ChangeNotifier, ChangeSink};
 use mfstack_service::{AppState, Settings};
 use mfstack_ui_api::{UiSettings, UiState};
 use tokio::net::TcpListener;
@@ -54,6 +55,16 @@ pub struct Args {
     /// Seconds a request may take before it answers 503 with Retry-After (0: no limit).
     #[arg(long, env = "MFSTACK_REQUEST_TIMEOUT", default_value_t = mfstack_service::DEFAULT_REQUEST_TIMEOUT.as_secs())]
     pub request_timeout: u64,
+    /// Announce every write with PostgreSQL NOTIFY, for UI APIs in other processes
+    /// (`serve --ui-only`); the stack's metadata task sets it.
+    #[arg(
+        long,
+        env = "MFSTACK_NOTIFY_CHANGES",
+        default_value = "0",
+        value_parser = parse_switch,
+        action = clap::ArgAction::Set
+    )]
+    pub notify_changes: bool,
     #[command(flatten)]
     pub ui: UiArgs,
     /// Log filter, e.g. info or debug.
@@ -94,6 +105,45 @@ impl UiArgs {
     }
 }
 
+/// Changes a burst of writes may queue before a slow UI pump loses some.
+const CHANGE_BUFFER: usize = 8192;
+
+/// Where the metadata API announces its writes, and the UI state fed from where they arrive: in
+/// process, or through PostgreSQL when another process may serve the UI API or write.
+async fn realtime(
+    args: &Args,
+    url: &str,
+    ui_state: UiState,
+) -> anyhow::Result<(Option<ChangeSink>, UiState)> {
+    let postgres = !url.starts_with("sqlite:");
+    if args.notify_changes && !postgres {
+        return Err(anyhow::anyhow!(
+            "--notify-changes needs PostgreSQL: SQLite has no NOTIFY"
+        ))
+        .hint("unset MFSTACK_NOTIFY_CHANGES, or point the service at PostgreSQL");
+    }
+    let (tx, rx) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
+    let through_postgres = args.notify_changes || args.ui.ui_only;
+    let sink = if args.notify_changes {
+        Some(ChangeSink::Notify(ChangeNotifier::connect(url)?))
+    } else if args.ui.ui_only {
+        None
+    } else {
+        Some(ChangeSink::InProcess(tx.clone()))
+    };
+    if !through_postgres {
+        return Ok((sink, ui_state.with_changes(rx)));
+    }
+    if !postgres {
+        tracing::warn!(
+            "no realtime events on /ws: over SQLite they need the metadata API in this process"
+        );
+        return Ok((sink, ui_state));
+    }
+    mfstack_store::listen_changes(url, tx).await?;
+    Ok((sink, ui_state.with_changes(rx)))
+}
+
 async fn bind(host: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
     let addr = SocketAddr::new(host, port);
     TcpListener::bind(addr)
@@ -115,6 +165,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = args.db.open().await?;
     let ui_listener = bind(args.ui.ui_host, args.ui.ui_port, "UI API").await?;
     let ui_state = args.ui.state(store.clone())?;
+    let (changes, ui_state) = realtime(&args, &args.db.url()?, ui_state).await?;
     tracing::info!(ui = %ui_listener.local_addr()?, "mfstack UI API ready under /api");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -149,14 +200,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         request_timeout: (args.request_timeout > 0)
             .then(|| Duration::from_secs(args.request_timeout)),
     };
-    mfstack_service::serve(
-        AppState::new(store, settings),
-        metadata,
-        Some(migration),
-        stopped(stop_rx),
-    )
-    .await
-    .context("the service stopped with an error")?;
+    let state = AppState::new(store, settings);
+    let state = match changes {
+        Some(sink) => state.with_changes(sink),
+        None => state,
+    };
+    mfstack_service::serve(state, metadata, Some(migration), stopped(stop_rx))
+        .await
+        .context("the service stopped with an error")?;
     ui.await
         .context("the UI API task failed")?
         .context("the UI API stopped with an error")?;

@@ -4,11 +4,54 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use mfstack_service::Settings;
+use anyhow::Context;
+use mfstack_service::events::{Change, ChangeSink};
+use mfstack_service::{AppState, Settings};
+use tokio::net::TcpListener;
 
 use crate::database::DatabaseArgs;
-use crate::local::{self, LocalService};
-use crate::{logging, profile};
+use crate::hint::WithHint;
+use crate::{local, logging, profile};
+
+/// Changes a burst of writes may queue before a slow UI pump loses some.
+const CHANGE_BUFFER: usize = 8192;
+
+/// The metadata service, announcing its writes to the UI API in this process.
+struct Service {
+    url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Service {
+    async fn start(
+        db: &DatabaseArgs,
+        addr: SocketAddr,
+        changes: ChangeSink,
+    ) -> anyhow::Result<Self> {
+        let store = db.open().await?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))
+            .hint("another program uses that port: pass --port with a free one")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::new(store, Settings::default()).with_changes(changes);
+        let task = tokio::spawn(mfstack_service::serve(state, listener, None, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Service { url, stop, task })
+    }
+
+    /// Stop after in-flight requests finish, and close the database.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .context("the service task failed")?
+            .context("the service failed")
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,12 +90,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let service = LocalService::start(&args.db, addr, Settings::default()).await?;
+    let (changes, feed) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
+    let service = Service::start(&args.db, addr, ChangeSink::InProcess(changes)).await?;
+    // Before the profile is written: a client that sees the profile finds everything up.
+    let (ui_url, ui_stop) = start_ui(&args, &data_dir, feed).await?;
     local::record_running(&data_dir, &service.url)?;
     let env = local::metaflow_env(&service.url, &data_dir);
     let path = profile::path(&profile::metaflow_home()?, Some(&args.profile));
     let profile = profile::write(&path, &env.into_iter().collect())?.path;
-    let (ui_url, ui_stop) = start_ui(&args, &data_dir).await?;
     println!("mfstack is up: metadata service at {}", service.url);
     println!("  UI:        {ui_url}");
     println!(
@@ -82,8 +127,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 async fn start_ui(
     args: &Args,
     data_dir: &std::path::Path,
+    changes: tokio::sync::broadcast::Receiver<Change>,
 ) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
-    use anyhow::Context;
     let store = args.db.open().await?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.ui_port));
     let listener = tokio::net::TcpListener::bind(addr)
@@ -98,7 +143,8 @@ async fn start_ui(
     let datastore = mfstack_datastore::Datastore::new(config)?;
     let mut settings = mfstack_ui_api::UiSettings::from_env();
     settings.ui_dir = args.ui_dir.clone();
-    let state = mfstack_ui_api::UiState::new(store, Some(datastore), settings);
+    let state =
+        mfstack_ui_api::UiState::new(store, Some(datastore), settings).with_changes(changes);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(mfstack_ui_api::serve(state, listener, async {
         let _ = stopped.await;
