@@ -12,10 +12,11 @@ use super::filter::Resource;
 
 /// Most subscriptions one socket may hold; the UI holds a handful.
 pub const MAX_SUBSCRIPTIONS_PER_SOCKET: usize = 256;
-/// Most open sockets.
-pub const MAX_SOCKETS: usize = 10_000;
-/// Frames waiting for a socket at most; a socket further behind is closed.
-pub const OUTBOX_FRAMES: usize = 4096;
+/// Most open sockets; with the outbox bound, this caps what stalled clients can hold.
+pub const MAX_SOCKETS: usize = 1024;
+/// Frames waiting for a socket at most (a burst of a thousand task events fits); a socket further
+/// behind is closed.
+pub const OUTBOX_FRAMES: usize = 2048;
 /// Events kept for replay at most, whatever their age.
 const MAX_HISTORY: usize = 20_000;
 

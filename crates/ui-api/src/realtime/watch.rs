@@ -149,6 +149,9 @@ impl Pump {
 
     /// Re-read the watched rows that are due; announce those that turned `failed`.
     async fn check(&mut self) {
+        if !self.realtime.interested() {
+            return;
+        }
         let now = now_ms();
         let due: Vec<Key> = self
             .watched
