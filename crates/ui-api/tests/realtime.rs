@@ -339,6 +339,11 @@ async fn lifecycle(stack: &Stack, ws: &mut Socket) {
     same_row(&ok, &attempts[0]);
     assert_eq!(ok["status"], "completed");
 
+    finish_and_unsubscribe(stack, ws).await;
+}
+
+/// The end task finishing completes the run; an unsubscribed uuid hears nothing more.
+async fn finish_and_unsubscribe(stack: &Stack, ws: &mut Socket) {
     let end = started_task(stack, 1, "end").await;
     expect(ws, "steps", "INSERT").await;
     expect(ws, "tasks", "INSERT").await;

@@ -140,11 +140,9 @@ pub fn task_event(row: &UiTask, op: Op) -> Option<Event> {
     Event::new(op, task_resources(row), row)
 }
 
-/// The events one change makes (§9): new runs, steps and tasks; a new attempt; a finished task,
-/// and a finished run when its `end` task finishes.
-pub async fn resolve(store: &dyn Store, change: &Change) -> Vec<Event> {
-    let mut events = Vec::new();
-    let (flow_id, run_number) = match change {
+/// The run a change belongs to.
+fn run_of(change: &Change) -> (&str, i64) {
+    match change {
         Change::RunCreated {
             flow_id,
             run_number,
@@ -169,7 +167,14 @@ pub async fn resolve(store: &dyn Store, change: &Change) -> Vec<Event> {
             run_number,
             ..
         } => (flow_id, *run_number),
-    };
+    }
+}
+
+/// The events one change makes (§9): new runs, steps and tasks; a new attempt; a finished task,
+/// and a finished run when its `end` task finishes.
+pub async fn resolve(store: &dyn Store, change: &Change) -> Vec<Event> {
+    let mut events = Vec::new();
+    let (flow_id, run_number) = run_of(change);
     let Some(run) = run_row(store, flow_id, run_number).await else {
         return events;
     };
