@@ -9,15 +9,17 @@ use crate::format;
 
 /// A full page: `crumbs` are `(label, href)` pairs leading to this page.
 pub fn page(title: &str, crumbs: &[(String, String)], body: Markup) -> Html<String> {
-    page_with_api(title, crumbs, body, "")
+    page_with_api(title, crumbs, body, "", &[])
 }
 
-/// A full page whose script talks to the UI API under `api`.
+/// A full page whose script talks to the UI API under `api` and refreshes its live parts when the
+/// realtime channel reports a change to one of `watch` (UI API resource paths).
 pub fn page_with_api(
     title: &str,
     crumbs: &[(String, String)],
     body: Markup,
     api: &str,
+    watch: &[String],
 ) -> Html<String> {
     let page = html! {
         (DOCTYPE)
@@ -29,7 +31,7 @@ pub fn page_with_api(
                 link rel="stylesheet" href=(assets::CSS_PATH);
                 script defer src=(assets::JS_PATH) {}
             }
-            body data-api=(api) {
+            body data-api=(api) data-ws=(watch.join(" ")) {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/" { "mfstack" }

@@ -98,7 +98,13 @@ pub async fn handler(
         ),
         (row.run.clone(), run_href(&row.flow_id, &row.run)),
     ];
-    Ok(layout::page_with_api(&title, &crumbs, body, &state.api_prefix).into_response())
+    let api_run = format!(
+        "/flows/{}/runs/{}",
+        crate::format::encode(&row.flow_id),
+        crate::format::encode(&row.run)
+    );
+    let watch = [api_run.clone(), format!("{api_run}/tasks")];
+    Ok(layout::page_with_api(&title, &crumbs, body, &state.api_prefix, &watch).into_response())
 }
 
 /// Per step, the latest attempt of each task (and how many it had), by task id.

@@ -154,7 +154,10 @@ pub async fn handler(
         (table(&view, &runs))
         (pager(&view, runs.len() >= PAGE_SIZE as usize))
     };
-    Ok(layout::page_with_api("Runs", &[], body, &state.api_prefix).into_response())
+    Ok(
+        layout::page_with_api("Runs", &[], body, &state.api_prefix, &["/runs".into()])
+            .into_response(),
+    )
 }
 
 fn filters(view: &RunsView, flows: &[String]) -> Markup {

@@ -86,7 +86,12 @@ pub async fn handler(
         (format!("{step}/{}", task.task_id), here.clone()),
     ];
     let title = format!("{flow}/{run_name}/{step}/{}", task.task_id);
-    Ok(layout::page_with_api(&title, &crumbs, body, &state.api_prefix).into_response())
+    let watch = [format!(
+        "{}/steps/{}/tasks",
+        run_href(&flow, &run_name),
+        encode(&step)
+    )];
+    Ok(layout::page_with_api(&title, &crumbs, body, &state.api_prefix, &watch).into_response())
 }
 
 async fn contents(

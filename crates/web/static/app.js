@@ -73,23 +73,23 @@
   }
 
   // Live view: parts marked data-live are re-rendered by the server and swapped in place, so the
-  // page shows exactly what a reload would. The runs page refreshes always; run and task pages
-  // while something is still running.
-  var live = document.getElementById("live"), failures = 0;
-  function state(on) {
+  // page shows exactly what a reload would. A change reported on the UI API's realtime channel
+  // refreshes at once; while something runs (logs have no events) and while the channel is down,
+  // the page also refreshes every few seconds.
+  var live = document.getElementById("live"), failures = 0, socketOpen = false, pending = null, ws = null;
+  function state(text, on) {
     live.hidden = false;
     live.className = "live " + (on ? "on" : "off");
-    live.textContent = on ? "live" : "offline, retrying";
+    live.textContent = text;
   }
-  function stillRunning() {
-    return document.querySelector("[data-live=always]") || document.querySelector("[data-live] [data-status=running], [data-live][data-status=running]");
+  function running() {
+    return document.querySelector("[data-live] [data-status=running], [data-live][data-status=running]");
+  }
+  function wanted() {
+    return running() || (!socketOpen && document.querySelector("[data-live=always]"));
   }
   function refresh() {
-    if (document.hidden || !stillRunning()) {
-      if (live) live.hidden = true;
-      return schedule();
-    }
-    fetch(location.href, { headers: { "X-Live": "1" } })
+    return fetch(location.href)
       .then(function (r) { if (!r.ok) throw r; return r.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html"), known = {};
@@ -106,14 +106,41 @@
         timeline();
         document.querySelectorAll(".logbox .logsearch").forEach(function (i) { i.dispatchEvent(new Event("input")); });
         failures = 0;
-        state(true);
-        schedule();
       })
-      .catch(function () { failures++; state(false); schedule(); });
+      .catch(function () { failures++; state("offline, retrying", false); });
   }
-  function schedule() { setTimeout(refresh, Math.min(5000 * (failures + 1), 30000)); }
-  if (stillRunning()) state(true);
-  if (document.querySelector("[data-live]")) schedule();
+  function poll() {
+    var go = !document.hidden && wanted();
+    (go ? refresh() : Promise.resolve()).then(function () {
+      setTimeout(poll, Math.min(5000 * (failures + 1), 30000));
+    });
+  }
+  function soon() {
+    if (!pending) pending = setTimeout(function () { pending = null; refresh(); }, 300);
+  }
+  function connect() {
+    var watch = (document.body.dataset.ws || "").split(" ").filter(Boolean);
+    if (!watch.length || !window.WebSocket) return;
+    ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + api + "/ws");
+    ws.onopen = function () {
+      socketOpen = true;
+      state("live", true);
+      watch.forEach(function (resource, i) {
+        ws.send(JSON.stringify({ type: "SUBSCRIBE", uuid: "page-" + i, resource: resource }));
+      });
+    };
+    ws.onmessage = function (m) { if (m.data !== "__pong__") soon(); };
+    ws.onclose = function () {
+      if (socketOpen) state("reconnecting", false);
+      socketOpen = false;
+      setTimeout(connect, 5000);
+    };
+  }
+  if (document.querySelector("[data-live]")) {
+    connect();
+    setInterval(function () { if (ws && socketOpen) ws.send("__ping__"); }, 30000);
+    poll();
+  }
 
   localTimes(document);
   timeline();

@@ -102,19 +102,46 @@ fn shots_dir() -> PathBuf {
     dir
 }
 
+/// A screenshot of the whole page: the window grows to the page's height for it.
 async fn shot(c: &Client, name: &str) {
     let path = shots_dir().join(format!("{name}.png"));
+    let (width, height) = c.get_window_size().await.unwrap();
+    let page = c
+        .execute("return document.documentElement.scrollHeight", vec![])
+        .await
+        .unwrap();
+    let full = page.as_u64().unwrap_or(height).clamp(height, 4000);
+    c.set_window_size(width as u32, full as u32).await.unwrap();
     std::fs::write(&path, c.screenshot().await.unwrap()).unwrap();
+    c.set_window_size(width as u32, height as u32)
+        .await
+        .unwrap();
     println!("screenshot: {}", path.display());
 }
 
+/// The text of `css`, read again if a live update replaced the element meanwhile.
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..20 {
+        if let Ok(el) = c.find(Locator::Css(css)).await
+            && let Ok(text) = el.text().await
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {css} on the page")
+}
+
+/// Click the first match of `css`; live updates may swap it out between finding and clicking.
+async fn click(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.find(Locator::Css(css)).await {
+            Ok(el) if el.click().await.is_ok() => return,
+            _ => assert!(Instant::now() < deadline, "cannot click {css}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Wait until `css` matches an element whose text contains `needle`.
@@ -184,12 +211,7 @@ async fn pages_work_in_a_real_browser() {
     }
     assert!(text(&c, "#live").await.contains("live"));
 
-    c.find(Locator::Css("#runs a[href^='/flows/WebTestFlow/runs/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#runs a[href^='/flows/WebTestFlow/runs/']").await;
     wait_for_text(&c, "h1", "WebTestFlow").await;
     let run_ms = load_ms(&c).await;
     let dag = text(&c, ".dag").await;
@@ -199,12 +221,7 @@ async fn pages_work_in_a_real_browser() {
     assert!(dag.contains("foreach over items"), "{dag}");
     shot(&c, "run").await;
 
-    c.find(Locator::Css("#step-start a[href*='/tasks/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#step-start a[href*='/tasks/']").await;
     wait_for_text(&c, "#log-out", "hello from the start step").await;
     assert!(text(&c, "#art-h").await.contains("Artifacts"));
     wait_for_text(&c, "main", "bonjour mfstack").await;
@@ -215,12 +232,7 @@ async fn pages_work_in_a_real_browser() {
 
     c.back().await.unwrap();
     wait_for_text(&c, "h1", "WebTestFlow").await;
-    c.find(Locator::Css("#step-fan a[href*='/tasks/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#step-fan a[href*='/tasks/']").await;
     let frame = c
         .wait()
         .for_element(Locator::Css("iframe.card"))
@@ -249,12 +261,7 @@ async fn pages_work_in_a_real_browser() {
     c.goto(&s.url("/")).await.unwrap();
     wait_for_text(&c, "#runs", "FailFlow").await;
     shot(&c, "runs-phone").await;
-    c.find(Locator::Css("#runs a[href^='/flows/FailFlow/runs/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#runs a[href^='/flows/FailFlow/runs/']").await;
     wait_for_text(&c, ".dag", "failed").await;
     shot(&c, "run-phone").await;
 
