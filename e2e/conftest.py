@@ -58,6 +58,7 @@ class Service:
         self.log = open(tmp / "service.log", "wb")
         self.proc = subprocess.Popen(
             [mfstack_bin(), "serve", "--port", str(self.port), "--migration-port", str(self.migration_port),
+             "--ui-port", str(free_port()),
              "--database", database, "--data-dir", str(tmp / "data")],
             stdout=self.log, stderr=subprocess.STDOUT,
         )

@@ -22,7 +22,7 @@ def test_up_writes_a_profile_that_metaflow_uses(tmp_path):
     env, home = user_env(tmp_path)
     port = free_port()
     data = home / ".mfstack"
-    up = subprocess.Popen([mfstack_bin(), "up", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+    up = subprocess.Popen([mfstack_bin(), "up", "--port", str(port), "--ui-port", str(free_port())], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -33,7 +33,7 @@ def test_up_writes_a_profile_that_metaflow_uses(tmp_path):
         assert profile["METAFLOW_DATASTORE_SYSROOT_LOCAL"] == str(data / "datastore")
         assert not (home / ".metaflowconfig" / "config.json").exists()
 
-        again = subprocess.run([mfstack_bin(), "up", "--port", str(free_port())], env=env,
+        again = subprocess.run([mfstack_bin(), "up", "--port", str(free_port()), "--ui-port", str(free_port())], env=env,
                                capture_output=True, text=True, timeout=60)
         assert again.returncode == 0
         assert f"already running at {url}" in again.stdout

@@ -147,7 +147,7 @@ fn serve_refuses_an_empty_api_key_saying_what_to_do() {
 /// Serve on free ports with `MF_MIGRATION_ENDPOINTS_ENABLED=value`; the status of PATCH /upgrade.
 fn upgrade_status_with(value: &str) -> u16 {
     let home = tempfile::tempdir().unwrap();
-    let (port, migration) = (free_port(), free_port());
+    let (port, migration, ui) = (free_port(), free_port(), free_port());
     let db = format!("sqlite://{}", home.path().join("m.db").display());
     let mut serve = Running::start(
         mfstack(
@@ -158,6 +158,8 @@ fn upgrade_status_with(value: &str) -> u16 {
                 &port.to_string(),
                 "--migration-port",
                 &migration.to_string(),
+                "--ui-port",
+                &ui.to_string(),
                 "--database",
                 &db,
             ],
@@ -203,7 +205,7 @@ fn migrate_status_and_up_on_a_fresh_sqlite_file() {
 fn up_writes_a_private_profile_and_an_empty_metaflow_home_means_unset() {
     use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let (port, ui) = (free_port(), free_port());
     let data = home.path().join("data");
     let mut up = Running::start(
         mfstack(
@@ -212,6 +214,8 @@ fn up_writes_a_private_profile_and_an_empty_metaflow_home_means_unset() {
                 "up",
                 "--port",
                 &port.to_string(),
+                "--ui-port",
+                &ui.to_string(),
                 "--data-dir",
                 data.to_str().unwrap(),
             ],
