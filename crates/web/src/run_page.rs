@@ -18,7 +18,7 @@ use crate::{WebState, task_data, timeline};
 /// Task rows listed per step unless the URL asks for all of them.
 const TASKS_SHOWN: usize = 100;
 /// Attempts read for one run page; far above any run the timeline is meant for.
-const MAX_ATTEMPTS: u32 = 50_000;
+const MAX_ATTEMPTS: u32 = 10_000;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RunView {
@@ -46,24 +46,16 @@ pub async fn handler(
         .map(|s| s.step_name)
         .filter(|s| s != "_parameters")
         .collect();
-    let mut q = UiQuery::first(MAX_ATTEMPTS);
-    q.order = vec![
-        UiOrder {
-            column: "started_at".into(),
-            ascending: true,
-        },
-        UiOrder {
-            column: "task_id".into(),
-            ascending: true,
-        },
-    ];
-    let tasks: Vec<UiTask> = state
+    // The listing's default order keeps the query on stored columns; attempts are put in start
+    // order here.
+    let mut tasks: Vec<UiTask> = state
         .store
-        .ui_tasks(&run, TaskScope::default(), &q)
+        .ui_tasks(&run, TaskScope::default(), &UiQuery::first(MAX_ATTEMPTS))
         .await?
         .into_iter()
         .filter(|t| t.step_name != "_parameters")
         .collect();
+    tasks.sort_by_key(|t| (t.started_at.unwrap_or(t.ts_epoch), t.task_id, t.attempt_id));
     let (params, graph) = match &state.datastore {
         Some(ds) => task_data::parameters_and_dag(&state, ds, &run).await?,
         None => (Vec::new(), None),

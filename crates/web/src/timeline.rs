@@ -98,17 +98,18 @@ fn lane_group(step: &str, bars: &[&Bar], run: &str, pct: &dyn Fn(i64) -> f64) ->
     html! {
         div.lane {
             a.lane-name href={ "#step-" (step) } { (step) }
-            svg.bars width="100%" height=(height) preserveAspectRatio="none" {
+            svg.bars width="100%" height=(height) preserveAspectRatio="none"
+                data-base=(task_href(&bars[0].task.flow_id, run, step, "")) {
                 @for (bar, lane) in bars.iter().zip(&lane_of) {
                     @let t = bar.task;
                     @let x = pct(bar.start);
                     @let w = (pct(bar.end) - x).max(0.25);
                     rect class={ "bar st-" (t.status) } x={ (format!("{x:.3}")) "%" }
                         y=(*lane as f64 * (row + gap)) width={ (format!("{w:.3}")) "%" } height=(row)
-                        data-href={ (task_href(&t.flow_id, run, &t.step_name, &t.task_id.to_string())) "?attempt=" (t.attempt_id) } {
+                        data-t={ (t.task_id) "?attempt=" (t.attempt_id) } {
                         title {
-                            (t.step_name) "/" (t.task_id) " attempt " (t.attempt_id) ": " (t.status)
-                            ", " (format::duration(bar.end - bar.start))
+                            (t.task_id) " #" (t.attempt_id) " " (t.status) " "
+                            (format::duration(bar.end - bar.start))
                         }
                     }
                 }

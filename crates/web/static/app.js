@@ -20,8 +20,10 @@
   }
 
   function timeline() {
-    document.querySelectorAll(".bar[data-href]").forEach(function (bar) {
-      bar.addEventListener("click", function () { location.href = bar.dataset.href; });
+    document.querySelectorAll(".bars[data-base]").forEach(function (svg) {
+      svg.addEventListener("click", function (e) {
+        if (e.target.dataset.t) location.href = svg.dataset.base + e.target.dataset.t;
+      });
     });
   }
 

@@ -18,17 +18,25 @@ fn link_after<'a>(html: &'a str, prefix: &str) -> &'a str {
     &rest[..rest.find('"').unwrap()]
 }
 
-/// A task page's path from the run page, without the timeline's `?attempt=`.
+/// A task page's path from a run page's task list.
 fn task_link(run: &str, prefix: &str) -> String {
-    let link = link_after(run, prefix);
-    link.split('?').next().unwrap().to_owned()
+    let needle = format!("href=\"{prefix}");
+    let start = run.find(&needle).expect("a task link") + "href=\"".len();
+    link_after(&run[start..], prefix).to_owned()
 }
 
 /// Bytes of a page plus the stylesheet and script it loads.
 async fn weight(s: &Stack, html: &str) -> usize {
     let css = s.page("/static/app.css").await;
     let js = s.page("/static/app.js").await;
-    html.len() + css.len() + js.len()
+    let total = html.len() + css.len() + js.len();
+    println!(
+        "page weight: {total} bytes ({} HTML, {} CSS, {} JS)",
+        html.len(),
+        css.len(),
+        js.len()
+    );
+    total
 }
 
 #[tokio::test(flavor = "multi_thread")]
