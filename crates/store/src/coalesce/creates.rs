@@ -75,7 +75,16 @@ pub(crate) async fn insert_group<R: Inserted>(
 ) -> Vec<Result<R>> {
     if inserts.len() > 1 {
         match insert_together::<R>(db, &inserts, sql).await {
-            Ok(rows) => return rows.into_iter().map(Ok).collect(),
+            Ok(Some(rows)) => return rows.into_iter().map(Ok).collect(),
+            // The rows are in; inserting them again one by one would duplicate them.
+            Ok(None) => {
+                let unmatched = || {
+                    Err(StoreError::Other(
+                        "a multi-row insert returned rows that match no request".into(),
+                    ))
+                };
+                return inserts.iter().map(|_| unmatched()).collect();
+            }
             Err(StoreError::Unavailable(fault)) => return shared(&fault, inserts.len()),
             Err(_) => {}
         }
@@ -92,7 +101,7 @@ async fn insert_together<R: Inserted>(
     db: &Db,
     inserts: &[Insert],
     sql: fn(usize) -> String,
-) -> Result<Vec<R>> {
+) -> Result<Option<Vec<R>>> {
     let args = inserts
         .iter()
         .flat_map(|i| i.args.iter().cloned())
@@ -102,9 +111,7 @@ async fn insert_together<R: Inserted>(
         args,
     };
     let rows: Vec<R> = db.all(&db.writer, statement, "rows").await?;
-    matched(inserts, rows).ok_or_else(|| {
-        StoreError::Other("a multi-row insert returned rows that match no request".into())
-    })
+    Ok(matched(inserts, rows))
 }
 
 /// Rows in request order, or `None` when they do not pair off one to one.
