@@ -86,9 +86,11 @@ impl BackendReport {
         let _ = writeln!(
             out,
             "- data: {} runs in the listed flow (1 in 10 running), {} tasks in the listed step, \
-             {} artifacts in the listed run; seeded in {:.1} s",
+             {} and {} tasks in the heartbeat steps, {} artifacts in the listed run; seeded in {:.1} s",
             s.runs,
             s.tasks,
+            s.beat_tasks,
+            s.wide_tasks,
             s.artifacts(),
             self.seeding.as_secs_f64()
         );

@@ -10,8 +10,8 @@ use crate::bodies::{Artifact, Flow, Run, StepOrTask, now_ms};
 use crate::client::{Http, int_field};
 use crate::load::{Limits, drive};
 use crate::scenarios::{
-    ARTIFACT_STEP, FLOW, Fixture, LIST_STEP, RUNNING_ONE_IN, RUNS_FLOW, RUNS_PAGE, Sizes,
-    create_step,
+    ARTIFACT_STEP, BEAT_STEP, FLOW, Fixture, LIST_STEP, RUNNING_ONE_IN, RUNS_FLOW, RUNS_PAGE,
+    Sizes, WIDE_STEP, create_step,
 };
 
 /// Requests in flight while seeding.
@@ -40,12 +40,17 @@ pub async fn seed(http: &Http, sizes: Sizes, levels: &[usize]) -> anyhow::Result
     let artifact_run = new_run().await?;
     seed_steps(http, run, artifact_run, levels).await?;
     let tasks = seed_tasks(http, run, LIST_STEP, sizes.tasks).await?;
+    let beat_tasks = seed_tasks(http, run, BEAT_STEP, sizes.beat_tasks).await?;
+    let wide_tasks = seed_tasks(http, run, WIDE_STEP, sizes.wide_tasks).await?;
     seed_artifacts(http, artifact_run, sizes).await?;
     seed_runs(http, sizes.runs).await?;
     let fx = Fixture {
         run,
         tasks,
         artifact_run,
+        beat_tasks,
+        wide_tasks,
+        levels: levels.to_vec(),
     };
     check(http, &fx, sizes).await?;
     Ok(fx)
@@ -60,6 +65,8 @@ async fn seed_steps(
 ) -> anyhow::Result<()> {
     let mut steps: Vec<(i64, String)> = vec![
         (run, LIST_STEP.to_owned()),
+        (run, BEAT_STEP.to_owned()),
+        (run, WIDE_STEP.to_owned()),
         (artifact_run, ARTIFACT_STEP.to_owned()),
     ];
     for c in levels {

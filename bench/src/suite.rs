@@ -21,7 +21,7 @@ use crate::server::Server;
 use crate::{Args, Backends};
 
 /// Requests in flight at each level, unless `--levels` says otherwise.
-pub const LADDER: [usize; 3] = [1, 16, 64];
+pub const LADDER: [usize; 4] = [1, 16, 64, 256];
 /// How long a database-only statement waits for a pool connection (and, on SQLite, for the file
 /// lock). Longer than the service's 5 s, so the baseline queues under overload instead of failing.
 const DIRECT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -267,7 +267,10 @@ impl Bench<'_> {
     /// One level: `c` requests in flight through the service, then the same straight to the
     /// database.
     async fn level(&self, scenario: Scenario, c: usize) -> anyhow::Result<Row> {
-        let limits = self.sizes.limits(scenario);
+        let mut limits = self.sizes.limits(scenario);
+        if scenario == Scenario::HeartbeatWide {
+            limits.count = limits.count.min(self.fx.wide_per_level());
+        }
         self.reset(scenario).await?;
         self.server.reset_peak();
         let tag = Arc::<str>::from(format!("s{c}"));

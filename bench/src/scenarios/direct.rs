@@ -3,13 +3,14 @@
 
 use mfstack_store::statements::{artifacts, metadata, runs, tasks};
 use mfstack_store::{
-    Arg, ArtifactScope, DirectPools, Fetch, Filter, FilterOp, FilterValue, NewArtifactRow,
+    Arg, ArtifactScope, Dialect, DirectPools, Fetch, Filter, FilterOp, FilterValue, NewArtifactRow,
     NewMetadataRow, PageRequest, RunField, RunQuery, RunRow, Side, Statement, TaskRow,
 };
 use serde::Serialize;
 
 use super::{
-    BATCH, FLOW, Fixture, LIST_STEP, RUNS_FLOW, RUNS_PAGE, Scenario, create_step, item_name,
+    BATCH, BEAT_STEP, FLOW, Fixture, LIST_STEP, RUNS_FLOW, RUNS_PAGE, Scenario, create_step,
+    item_name,
 };
 use crate::bodies::{self, Artifact, Metadata, now_ms};
 
@@ -29,7 +30,10 @@ pub async fn direct_call(
     match s {
         Scenario::RunCreate => call.create_run().await,
         Scenario::TaskCreate => call.create_task().await,
-        Scenario::Heartbeat => call.heartbeat().await,
+        Scenario::Heartbeat | Scenario::HeartbeatWide => {
+            let (step, task) = fx.beat_target(s, tag, i);
+            call.heartbeat(step, task).await
+        }
         Scenario::ArtifactPost => call.post_artifacts().await,
         Scenario::MetadataPost => call.post_metadata().await,
         Scenario::ListTasks => call.list_tasks().await,
@@ -38,12 +42,12 @@ pub async fn direct_call(
     }
 }
 
-/// Make every heartbeat of the next level a real update, as a client's beat every 10 s is.
+/// Make every heartbeat of the next narrow level a real update, as a client's beat every 10 s is.
 pub async fn reset_heartbeats(fx: &Fixture, db: &DirectPools) -> Result<(), String> {
     let reset = statement(
         "UPDATE tasks_v3 SET last_heartbeat_ts = NULL \
          WHERE flow_id = $1 AND run_number = $2 AND step_name = $3",
-        vec![FLOW.into(), fx.run.into(), LIST_STEP.into()],
+        vec![FLOW.into(), fx.run.into(), BEAT_STEP.into()],
     );
     run(db, Side::Writer, Fetch::Execute, reset).await.map(drop)
 }
@@ -170,16 +174,11 @@ impl Call<'_> {
     }
 
     /// Every request under a task path reads the run, then the task.
-    async fn get_run_and_task(&self) -> Result<(), String> {
+    async fn get_run_and_task(&self, step: &str, task: i64) -> Result<(), String> {
         self.get_run(self.fx.run).await?;
         let get = statement(
             tasks::get_by_id(),
-            vec![
-                FLOW.into(),
-                self.fx.run.into(),
-                LIST_STEP.into(),
-                self.fx.task(self.i).into(),
-            ],
+            vec![FLOW.into(), self.fx.run.into(), step.into(), task.into()],
         );
         found(self.run(Side::Reader, Fetch::Optional, get).await?, "task")
     }
@@ -237,14 +236,14 @@ impl Call<'_> {
         self.heartbeat_run().await.map(drop)
     }
 
-    async fn heartbeat(&self) -> Result<(), String> {
-        self.get_run_and_task().await?;
+    async fn heartbeat(&self, step: &str, task: i64) -> Result<(), String> {
+        self.get_run_and_task(step, task).await?;
         self.heartbeat_run().await?;
         let now = now_s();
         let beat = statement(
             tasks::HEARTBEAT,
             vec![
-                self.fx.task(self.i).into(),
+                task.into(),
                 now.into(),
                 (now - HEARTBEAT_WAIT_SECONDS).into(),
             ],
@@ -253,7 +252,8 @@ impl Call<'_> {
     }
 
     async fn post_artifacts(&self) -> Result<(), String> {
-        self.get_run_and_task().await?;
+        self.get_run_and_task(LIST_STEP, self.fx.task(self.i))
+            .await?;
         let args = artifact_args(self.fx, self.tag, self.i);
         let insert = statement(artifacts::insert(BATCH), args);
         let n = self.run(Side::Writer, Fetch::Execute, insert).await?;
@@ -261,7 +261,8 @@ impl Call<'_> {
     }
 
     async fn post_metadata(&self) -> Result<(), String> {
-        self.get_run_and_task().await?;
+        self.get_run_and_task(LIST_STEP, self.fx.task(self.i))
+            .await?;
         let args = metadata_args(self.fx, self.tag, self.i);
         let insert = statement(metadata::insert(BATCH), args);
         let n = self.run(Side::Writer, Fetch::Execute, insert).await?;
@@ -280,8 +281,20 @@ impl Call<'_> {
     async fn list_artifacts(&self) -> Result<(), String> {
         self.get_run(self.fx.artifact_run).await?;
         let run = run_row(FLOW, self.fx.artifact_run);
-        let list = artifacts::list(ArtifactScope::Run(&run));
-        self.run(Side::Reader, Fetch::All, list).await.map(drop)
+        let scope = ArtifactScope::Run(&run);
+        // The store asks SQLite for the listing as one JSON value, PostgreSQL for rows.
+        match self.db.dialect() {
+            Dialect::Sqlite => {
+                let list = artifacts::list_json(scope);
+                self.run(Side::Reader, Fetch::Optional, list)
+                    .await
+                    .map(drop)
+            }
+            Dialect::Postgres => {
+                let list = artifacts::list(scope);
+                self.run(Side::Reader, Fetch::All, list).await.map(drop)
+            }
+        }
     }
 
     async fn list_runs(&self) -> Result<(), String> {
@@ -321,6 +334,9 @@ mod tests {
             run: 1,
             tasks: vec![7, 8],
             artifact_run: 2,
+            beat_tasks: vec![],
+            wide_tasks: vec![],
+            levels: vec![],
         };
         let cases = [
             (artifacts::insert(BATCH), artifact_args(&fx, "d1", 3)),

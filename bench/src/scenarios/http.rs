@@ -28,7 +28,10 @@ pub async fn service_call(
                 .await
                 .map(drop)
         }
-        Scenario::Heartbeat => heartbeat(fx, http, i).await,
+        Scenario::Heartbeat | Scenario::HeartbeatWide => {
+            let (step, task) = fx.beat_target(s, tag, i);
+            heartbeat(fx, http, step, task).await
+        }
         Scenario::ArtifactPost => {
             let items = batch(tag, i, |name| {
                 Artifact::new(FLOW, fx.run, LIST_STEP, fx.task(i), name)
@@ -70,8 +73,11 @@ fn task_path(fx: &Fixture, i: usize) -> String {
 }
 
 /// A heartbeat has no body, and any success status counts.
-async fn heartbeat(fx: &Fixture, http: &Http, i: usize) -> Result<(), String> {
-    let path = format!("{}/heartbeat", task_path(fx, i));
+async fn heartbeat(fx: &Fixture, http: &Http, step: &str, task: i64) -> Result<(), String> {
+    let path = format!(
+        "/flows/{FLOW}/runs/{}/steps/{step}/tasks/{task}/heartbeat",
+        fx.run
+    );
     let (status, body) = http.send(Method::POST, &path, None).await?;
     if status.is_success() {
         Ok(())

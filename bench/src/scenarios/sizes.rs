@@ -11,6 +11,10 @@ pub struct Sizes {
     pub runs: usize,
     /// Tasks in [`super::LIST_STEP`] of the main run.
     pub tasks: usize,
+    /// Tasks of the step the narrow heartbeat scenario beats.
+    pub beat_tasks: usize,
+    /// Tasks of the step the wide heartbeat scenario beats.
+    pub wide_tasks: usize,
     /// Tasks of the artifact run.
     pub artifact_tasks: usize,
     pub artifacts_per_task: usize,
@@ -36,6 +40,8 @@ impl Sizes {
     pub const FULL: Sizes = Sizes {
         runs: 10_000,
         tasks: 5_000,
+        beat_tasks: 1_000,
+        wide_tasks: 100_000,
         artifact_tasks: 500,
         artifacts_per_task: 100,
         write: limits(5_000, 5),
@@ -49,6 +55,8 @@ impl Sizes {
     pub const SMOKE: Sizes = Sizes {
         runs: 20,
         tasks: 20,
+        beat_tasks: 10,
+        wide_tasks: 80,
         artifact_tasks: 5,
         artifacts_per_task: 10,
         write: limits(100, 2),
@@ -67,11 +75,13 @@ impl Sizes {
     pub fn limits(&self, s: Scenario) -> Limits {
         match s {
             Scenario::RunCreate | Scenario::ArtifactPost | Scenario::MetadataPost => self.write,
-            // Each heartbeat of a level goes to a different task, so each one is a real update.
+            // Each heartbeat of a level goes to a different task, so each one is a real update
+            // (the wide step is further cut into one slice per level and side).
             Scenario::Heartbeat => Limits {
-                count: self.write.count.min(self.tasks),
+                count: self.write.count.min(self.beat_tasks),
                 ..self.write
             },
+            Scenario::HeartbeatWide => self.write,
             Scenario::TaskCreate => self.task_create,
             Scenario::ListTasks => self.list_tasks,
             Scenario::ListArtifacts => self.list_artifacts,
