@@ -73,6 +73,10 @@ impl Stack {
             .env("MF_UI_METADATA_PORT", ui.to_string())
             .env("METAFLOW_DATASTORE_SYSROOT_LOCAL", dir.path())
             .env("MFSTACK_LOG", "warn")
+            // The store's task-attempt listing takes seconds for a 5,000-task run in a debug
+            // build on a loaded machine; the page must still load here while that is fixed.
+            .env("MFSTACK_STATEMENT_TIMEOUT", "120")
+            .env("MFSTACK_REQUEST_TIMEOUT", "180")
             .stdout(Stdio::null())
             .spawn()
             .expect("start mfstack serve");
