@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "run create",
     "task create",
-    "task heartbeat",
+    "task heartbeat, 1k-task step",
+    "task heartbeat, 100k-task step",
     "artifact post x10",
     "metadata post x10",
     "list step tasks",
