@@ -67,7 +67,11 @@ pub fn update_parameters(
     current: &Value,
     parameters: &[(String, String)],
 ) -> Vec<(String, String)> {
-    let has = |name: &str| parameters.iter().any(|(k, _)| k == name);
+    // A stack whose template already declares a parameter is an mfstack stack for that purpose: it
+    // keeps its value or default (DescribeStacks need not list parameters left at their default).
+    let has = |name: &str| {
+        parameters.iter().any(|(k, _)| k == name) || current["Parameters"].get(name).is_some()
+    };
     let mut out = Vec::new();
     if !has(ADOPTED_STACK) {
         out.push((ADOPTED_STACK.to_string(), "true".to_string()));
