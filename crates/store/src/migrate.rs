@@ -170,6 +170,36 @@ async fn read_current(store: &SqlStore) -> Result<i64> {
     Ok(current_version(&rows))
 }
 
+/// The schema version and whether the flows table exists, read without the statement timeout:
+/// opening is schema work, and a tight request timeout on a busy machine must not stop a start.
+async fn probe_at_open(store: &SqlStore) -> Result<(i64, bool)> {
+    let dialect = store.dialect;
+    let exists_sql = table_exists_sql(dialect);
+    let versions_sql = "SELECT version_id, is_applied FROM goose_db_version ORDER BY id DESC";
+    with_pool!(&store.writer, p => {
+        let mut conn = p.acquire().await.map_err(sql_err)?;
+        conn.lift_statement_timeout().await.map_err(sql_err)?;
+        let result: Result<(i64, bool)> = async {
+            let has_versions: i64 = sqlx::query_scalar(exists_sql).bind("goose_db_version")
+                .fetch_one(&mut *conn).await.map_err(sql_err)?;
+            let current = if has_versions > 0 {
+                let rows: Vec<(i64, bool)> = sqlx::query_as(versions_sql)
+                    .fetch_all(&mut *conn).await.map_err(sql_err)?;
+                current_version(&rows)
+            } else {
+                0
+            };
+            let has_flows: i64 = sqlx::query_scalar(exists_sql).bind("flows_v3")
+                .fetch_one(&mut *conn).await.map_err(sql_err)?;
+            Ok((current, has_flows > 0))
+        }.await;
+        if dialect == Dialect::Postgres {
+            let _ = sqlx::query("RESET statement_timeout").execute(&mut *conn).await;
+        }
+        result
+    })
+}
+
 /// Where the schema stands.
 pub(crate) async fn status(store: &SqlStore) -> Result<SchemaStatus> {
     Ok(status_of(store.dialect, read_current(store).await?))
@@ -297,9 +327,9 @@ fn check_not_ahead(dialect: Dialect, current: i64) -> Result<()> {
 /// embedded SQLite file up to date, and only report a PostgreSQL database that is behind, since
 /// upgrading a shared database is an operator's decision (`PATCH /upgrade`, `mfstack migrate up`).
 pub(crate) async fn prepare(store: &SqlStore) -> Result<()> {
-    let current = read_current(store).await?;
+    let (current, has_flows) = probe_at_open(store).await?;
     check_not_ahead(store.dialect, current)?;
-    let empty = current == 0 && !table_exists(store, "flows_v3").await?;
+    let empty = current == 0 && !has_flows;
     if empty || store.dialect == Dialect::Sqlite {
         let outcome = upgrade(store).await?;
         if !outcome.applied.is_empty() {
