@@ -11,6 +11,9 @@ const VPC_PATTERN: &str = "^(vpc-[0-9a-f]{8,17})?$";
 const SUBNET_PATTERN: &str = "^(subnet-[0-9a-f]{8,17})?$";
 const POLICY_ARN_PATTERN: &str = r"^(arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+)?$";
 const URL_PATTERN: &str = "^(https://.+)?$";
+// The same forms `overrides::service_image` accepts.
+const SERVICE_IMAGE_PATTERN: &str =
+    r"^$|^[^@\s]+@sha256:[0-9a-f]{64}$|^[^@\s]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 
 impl StackParams {
     /// The template parameter declarations, with these values as defaults: the reference's
@@ -124,6 +127,15 @@ impl StackParams {
         use ParameterType::String as Str;
         vec![
             (
+                SERVICE_IMAGE,
+                Parameter::new(
+                    Str,
+                    "mfstack's service image, by digest (set by `mfstack deploy`); it runs the metadata service and the UI backend. Empty runs upstream's images below.",
+                    &self.service_image,
+                )
+                .pattern(SERVICE_IMAGE_PATTERN, "empty, REPO@sha256:<64 hex digits> or REPO:TAG"),
+            ),
+            (
                 METADATA_SERVICE_IMAGE,
                 Parameter::new(Str, "Container image of the metadata service; changing it runs the database migrations.", &self.metadata_service_image),
             ),
@@ -218,7 +230,12 @@ pub fn add_to(t: &mut Template, p: &StackParams) -> Result<(), TemplateError> {
         ),
         (
             "Images",
-            &[METADATA_SERVICE_IMAGE, UI_IMAGE, UI_TEMPLATE_URL],
+            &[
+                SERVICE_IMAGE,
+                METADATA_SERVICE_IMAGE,
+                UI_IMAGE,
+                UI_TEMPLATE_URL,
+            ],
         ),
         (
             "AWS Batch",

@@ -72,6 +72,14 @@ pub const DATABASE_SNAPSHOT: &str = "DatabaseSnapshotIdentifier";
 /// update before deleting the stack, since CloudFormation cannot delete a protected instance.
 pub const DATABASE_DELETION_PROTECTION: &str = "DatabaseDeletionProtection";
 
+/// mfstack's own service image, by digest (`REPO@sha256:HEX`) or tag (`REPO:TAG`); empty runs
+/// upstream's images ([`METADATA_SERVICE_IMAGE`], [`UI_IMAGE`]) with upstream's commands and sizes
+/// (new). `mfstack deploy` publishes the image and passes its digest here.
+pub const SERVICE_IMAGE: &str = "ServiceImage";
+/// The ECR repository, one per account and region, that the deployer creates and publishes
+/// [`SERVICE_IMAGE`] to; the task execution role may pull from it.
+pub const SERVICE_IMAGE_REPOSITORY: &str = "mfstack";
+
 /// The reference template's fifteen parameter names, in its order.
 pub const REFERENCE_PARAMETERS: [&str; 15] = [
     SAGEMAKER_INSTANCE,
@@ -92,7 +100,8 @@ pub const REFERENCE_PARAMETERS: [&str; 15] = [
 ];
 
 /// The parameters mfstack adds.
-pub const NEW_PARAMETERS: [&str; 11] = [
+pub const NEW_PARAMETERS: [&str; 12] = [
+    SERVICE_IMAGE,
     METADATA_SERVICE_IMAGE,
     UI_IMAGE,
     EXISTING_VPC_ID,

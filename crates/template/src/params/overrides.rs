@@ -180,6 +180,48 @@ pub(super) fn image(name: &str, value: &str) -> Result<String, ParamError> {
     Ok(value.to_string())
 }
 
+/// Empty, `REPO@sha256:<64 hex>` or `REPO:TAG`; a registry port (`host:5000/repo`) is not a tag.
+pub(super) fn service_image(name: &str, value: &str) -> Result<String, ParamError> {
+    let well_formed = value.is_empty()
+        || match value.split_once('@') {
+            Some((repo, digest)) => image_repo(repo) && sha256_digest(digest),
+            None => value
+                .rsplit_once(':')
+                .is_some_and(|(repo, tag)| image_repo(repo) && image_tag(tag)),
+        };
+    if well_formed {
+        Ok(value.to_string())
+    } else {
+        Err(invalid(
+            name,
+            value,
+            "empty, REPO@sha256:<64 hex digits> or REPO:TAG",
+        ))
+    }
+}
+
+fn image_repo(repo: &str) -> bool {
+    !repo.is_empty() && !repo.contains(|c: char| c.is_whitespace() || c == '@')
+}
+
+fn sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+// Docker's tag grammar: a word character, then up to 127 of word characters, `.` and `-`.
+fn image_tag(tag: &str) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut bytes = tag.bytes();
+    bytes.next().is_some_and(word)
+        && tag.len() <= 128
+        && bytes.all(|b| word(b) || b == b'.' || b == b'-')
+}
+
 pub(super) fn template_url(name: &str, value: &str) -> Result<String, ParamError> {
     if value.is_empty() || value.starts_with("https://") {
         Ok(value.to_string())

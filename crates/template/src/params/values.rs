@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::overrides::{
     aws_id, batch_type, cidr, engine_version, image, instance_types, one_of, parse_bool,
-    parse_override, parse_vcpus, partition, policy_arn, template_url,
+    parse_override, parse_vcpus, partition, policy_arn, service_image, template_url,
 };
 use super::*;
 use crate::pins::PINS;
@@ -78,6 +78,8 @@ pub struct StackParams {
     pub additional_worker_policy_arn: String,
     /// `EnableUI`.
     pub enable_ui: bool,
+    /// `ServiceImage`; empty for upstream's images.
+    pub service_image: String,
     /// `MetadataServiceImage`.
     pub metadata_service_image: String,
     /// `UIImage`.
@@ -124,6 +126,7 @@ impl Default for StackParams {
             iam_partition: Partition::Aws,
             additional_worker_policy_arn: String::new(),
             enable_ui: false,
+            service_image: String::new(),
             metadata_service_image: PINS.metadata_service_image.to_string(),
             ui_image: PINS.metadata_service_image.to_string(),
             existing_vpc_id: String::new(),
@@ -177,6 +180,7 @@ impl StackParams {
     /// [`Self::set`] for the parameters mfstack adds to the reference's.
     fn set_added(&mut self, name: &str, value: &str) -> Result<(), ParamError> {
         match name {
+            SERVICE_IMAGE => self.service_image = service_image(name, value)?,
             METADATA_SERVICE_IMAGE => self.metadata_service_image = image(name, value)?,
             UI_IMAGE => self.ui_image = image(name, value)?,
             EXISTING_VPC_ID => self.existing_vpc_id = aws_id(name, value, "vpc-")?,
@@ -264,6 +268,35 @@ mod tests {
         assert!(p.set(VPC_CIDR, "10.0.0.0/8").is_err());
         assert!(p.set(EXISTING_VPC_ID, "vpc-0123456789abcdef0").is_ok());
         assert_eq!(p.check(), Err(ParamError::PartialExistingVpc));
+    }
+
+    #[test]
+    fn service_image_is_a_digest_or_a_tag() {
+        let digest = format!(
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mfstack@sha256:{}",
+            "ab".repeat(32)
+        );
+        let mut p = StackParams::default();
+        for ok in [
+            digest.as_str(),
+            "127.0.0.1:5000/mfstack:v1.2_3-rc",
+            "mfstack:latest",
+            "",
+        ] {
+            p.set(SERVICE_IMAGE, ok).unwrap();
+            assert_eq!(p.service_image, ok);
+        }
+        let upper = digest.replace("ab", "AB");
+        for bad in [
+            "mfstack",
+            "127.0.0.1:5000/mfstack",
+            "mfstack@sha256:abc",
+            upper.as_str(),
+            "mfstack:-tag",
+            "my image:1",
+        ] {
+            assert!(p.set(SERVICE_IMAGE, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
