@@ -33,6 +33,9 @@ pub struct Pins {
     pub batch_image_type: &'static str,
     /// The metadata service image, pinned by tag rather than `:latest`.
     pub metadata_service_image: &'static str,
+    /// The metaflow-ui front end (static files behind nginx on port 3000) the UI serves beside
+    /// mfstack's UI API; upstream's UI backend bundles its own copy instead.
+    pub ui_static_image: &'static str,
     /// Days of CloudWatch logs every log group keeps.
     pub log_retention_days: i64,
     /// Days of automated RDS backups.
@@ -67,6 +70,7 @@ pub const PINS: Pins = Pins {
     ],
     batch_image_type: "ECS_AL2023",
     metadata_service_image: "netflixoss/metaflow_metadata_service:v2.4.12",
+    ui_static_image: "public.ecr.aws/outerbounds/metaflow_ui:v1.2.4",
     log_retention_days: 365,
     db_backup_retention_days: 7,
 };

@@ -219,9 +219,15 @@ fn every_parameter_combination_builds_and_validates() {
             for role in [false, true] {
                 for sagemaker in [false, true] {
                     for batch in ["ec2", "fargate"] {
-                        for existing_vpc in [false, true] {
+                        for (existing_vpc, image) in [
+                            (false, ""),
+                            (true, ""),
+                            (false, DIGEST_IMAGE),
+                            (true, DIGEST_IMAGE),
+                        ] {
                             let mut p = StackParams::default();
                             let mut o = vec![
+                                format!("ServiceImage={image}"),
                                 format!("EnableUI={ui}"),
                                 format!("APIBasicAuth={auth}"),
                                 format!("CustomRole={role}"),
@@ -250,7 +256,7 @@ fn every_parameter_combination_builds_and_validates() {
             }
         }
     }
-    assert_eq!(built, 64);
+    assert_eq!(built, 128);
 }
 
 #[test]
@@ -306,6 +312,9 @@ fn database_deletion_protection_is_a_parameter_that_defaults_on() {
     );
 }
 
+/// A published image, by digest, as `mfstack deploy` passes it.
+const DIGEST_IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mfstack@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 /// Compare with, or with `MFSTACK_UPDATE_SNAPSHOTS=1` rewrite, a committed JSON snapshot.
 fn snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -338,4 +347,12 @@ fn golden_snapshots() {
     let stack = build(&StackParams::default()).unwrap();
     snapshot("root.json", &stack.root.to_json().unwrap());
     snapshot("ui.json", &stack.ui.to_json().unwrap());
+    // What `mfstack deploy` renders after publishing mfstack's image.
+    let mut p = StackParams::default();
+    p.apply_overrides(&[format!("{}={DIGEST_IMAGE}", params::SERVICE_IMAGE)])
+        .unwrap();
+    snapshot(
+        "root-service-image.json",
+        &build(&p).unwrap().root.to_json().unwrap(),
+    );
 }

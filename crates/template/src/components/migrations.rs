@@ -13,8 +13,8 @@ use super::metadata_service::logs::LogGroup;
 use super::network::{Network, Rule, SecurityGroup};
 use super::storage::Storage;
 use crate::TemplateError;
-use crate::intrinsics::{Expr, get_att, r#ref, sub};
-use crate::params::{METADATA_SERVICE_IMAGE, StackParams};
+use crate::intrinsics::{Expr, get_att, if_, r#ref, sub};
+use crate::params::{COND_MFSTACK_IMAGE, METADATA_SERVICE_IMAGE, SERVICE_IMAGE, StackParams};
 use crate::pins::PINS;
 use crate::template::{ResourceProperties, Template};
 
@@ -214,7 +214,12 @@ pub fn add(
         MIGRATION,
         &MigrationProps {
             service_token: get_att(FUNCTION, "Arn"),
-            service_image: r#ref(METADATA_SERVICE_IMAGE),
+            // mfstack's image migrated already, in its init container; this confirms it.
+            service_image: if_(
+                COND_MFSTACK_IMAGE,
+                r#ref(SERVICE_IMAGE),
+                r#ref(METADATA_SERVICE_IMAGE),
+            ),
             s3_endpoint: net.s3_endpoint.clone(),
         },
     )?

@@ -137,9 +137,13 @@ impl StackParams {
             ),
             (
                 METADATA_SERVICE_IMAGE,
-                Parameter::new(Str, "Container image of the metadata service; changing it runs the database migrations.", &self.metadata_service_image),
+                Parameter::new(Str, "Container image of the metadata service when ServiceImage is empty; changing it runs the database migrations.", &self.metadata_service_image),
             ),
-            (UI_IMAGE, Parameter::new(Str, "Container image of the UI backend.", &self.ui_image)),
+            (UI_IMAGE, Parameter::new(Str, "Container image of the UI backend when ServiceImage is empty.", &self.ui_image)),
+            (
+                UI_STATIC_IMAGE,
+                Parameter::new(Str, "Container image of the metaflow-ui front end (port 3000), served beside mfstack's UI API when ServiceImage is set.", &self.ui_static_image),
+            ),
             (
                 EXISTING_VPC_ID,
                 Parameter::new(Str, "An existing VPC to deploy into; empty creates one.", &self.existing_vpc_id)
@@ -234,6 +238,7 @@ pub fn add_to(t: &mut Template, p: &StackParams) -> Result<(), TemplateError> {
                 SERVICE_IMAGE,
                 METADATA_SERVICE_IMAGE,
                 UI_IMAGE,
+                UI_STATIC_IMAGE,
                 UI_TEMPLATE_URL,
             ],
         ),
@@ -302,6 +307,7 @@ fn add_conditions(t: &mut Template) -> Result<(), TemplateError> {
             not(equals(r#ref(UI_TEMPLATE_URL), "")),
         ]),
     )?;
+    t.add_condition(COND_MFSTACK_IMAGE, not(equals(r#ref(SERVICE_IMAGE), "")))?;
     t.add_condition(COND_NEW_STACK, equals(r#ref(ADOPTED_STACK), "false"))?;
     t.add_condition(
         COND_RESTORE_DATABASE,

@@ -47,6 +47,8 @@ pub const ENABLE_UI: &str = "EnableUI";
 pub const METADATA_SERVICE_IMAGE: &str = "MetadataServiceImage";
 /// The UI backend image (new).
 pub const UI_IMAGE: &str = "UIImage";
+/// The metaflow-ui front end served beside mfstack's UI API when [`SERVICE_IMAGE`] is set (new).
+pub const UI_STATIC_IMAGE: &str = "UIStaticImage";
 /// An existing VPC to use instead of creating one (new).
 pub const EXISTING_VPC_ID: &str = "ExistingVpcId";
 /// First existing subnet (new).
@@ -100,10 +102,11 @@ pub const REFERENCE_PARAMETERS: [&str; 15] = [
 ];
 
 /// The parameters mfstack adds.
-pub const NEW_PARAMETERS: [&str; 12] = [
+pub const NEW_PARAMETERS: [&str; 13] = [
     SERVICE_IMAGE,
     METADATA_SERVICE_IMAGE,
     UI_IMAGE,
+    UI_STATIC_IMAGE,
     EXISTING_VPC_ID,
     EXISTING_SUBNET1_ID,
     EXISTING_SUBNET2_ID,
@@ -135,6 +138,9 @@ pub const COND_ENABLE_UI: &str = "EnableUI";
 pub const COND_NEW_STACK: &str = "NewStack";
 /// Condition: the database is restored from [`DATABASE_SNAPSHOT`].
 pub const COND_RESTORE_DATABASE: &str = "RestoreDatabaseSnapshot";
+/// Condition: the services run mfstack's image ([`SERVICE_IMAGE`] is set), with mfstack's commands,
+/// sizes and autoscaling; otherwise upstream's images run as the reference ran them.
+pub const COND_MFSTACK_IMAGE: &str = "MfstackServiceImage";
 /// Condition: the stack creates its own VPC.
 pub const COND_CREATE_VPC: &str = "CreateVpc";
 

@@ -84,6 +84,8 @@ pub struct StackParams {
     pub metadata_service_image: String,
     /// `UIImage`.
     pub ui_image: String,
+    /// `UIStaticImage`.
+    pub ui_static_image: String,
     /// `ExistingVpcId`; empty to create a VPC.
     pub existing_vpc_id: String,
     /// `ExistingSubnet1Id`.
@@ -129,6 +131,7 @@ impl Default for StackParams {
             service_image: String::new(),
             metadata_service_image: PINS.metadata_service_image.to_string(),
             ui_image: PINS.metadata_service_image.to_string(),
+            ui_static_image: PINS.ui_static_image.to_string(),
             existing_vpc_id: String::new(),
             existing_subnet1_id: String::new(),
             existing_subnet2_id: String::new(),
@@ -183,6 +186,7 @@ impl StackParams {
             SERVICE_IMAGE => self.service_image = service_image(name, value)?,
             METADATA_SERVICE_IMAGE => self.metadata_service_image = image(name, value)?,
             UI_IMAGE => self.ui_image = image(name, value)?,
+            UI_STATIC_IMAGE => self.ui_static_image = image(name, value)?,
             EXISTING_VPC_ID => self.existing_vpc_id = aws_id(name, value, "vpc-")?,
             EXISTING_SUBNET1_ID => self.existing_subnet1_id = aws_id(name, value, "subnet-")?,
             EXISTING_SUBNET2_ID => self.existing_subnet2_id = aws_id(name, value, "subnet-")?,

@@ -10,16 +10,16 @@ use crate::template::ResourceProperties;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TaskDefinition {
-    /// The containers.
-    pub container_definitions: Vec<Container>,
+    /// The containers, each a [`Container`] or an `Fn::If` between two.
+    pub container_definitions: Vec<Expr>,
     /// CPU units.
-    pub cpu: &'static str,
+    pub cpu: Expr,
     /// Role ECS uses.
     pub execution_role_arn: Expr,
     /// Task family.
     pub family: &'static str,
     /// Memory in MiB.
-    pub memory: &'static str,
+    pub memory: Expr,
     /// Always `awsvpc`.
     pub network_mode: &'static str,
     /// Always `FARGATE`.
@@ -39,9 +39,12 @@ pub struct Container {
     /// Command override.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<&'static str>,
+    /// Containers that must reach a state before this one starts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<ContainerDependency>,
     /// Plain settings.
     pub environment: Vec<EnvVar>,
-    /// Always true: the task is this one container.
+    /// Whether the task stops when this container stops; false for a one-shot init container.
     pub essential: bool,
     /// The image.
     pub image: Expr,
@@ -53,6 +56,16 @@ pub struct Container {
     pub port_mappings: Vec<PortMapping>,
     /// Values read from Secrets Manager at start, never written into the task definition.
     pub secrets: Vec<SecretVar>,
+}
+
+/// `DependsOn` of a container.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerDependency {
+    /// The container waited for.
+    pub container_name: &'static str,
+    /// `START`, `COMPLETE`, `SUCCESS` or `HEALTHY`.
+    pub condition: &'static str,
 }
 
 /// A plain environment variable.
@@ -91,14 +104,14 @@ pub struct FargateService {
     pub cluster: Expr,
     /// Rolling deployment limits and rollback.
     pub deployment_configuration: DeploymentConfiguration,
-    /// Task count.
-    pub desired_count: i64,
+    /// Task count; `AWS::NoValue` when autoscaling owns it, so an update keeps the current count.
+    pub desired_count: Expr,
     /// Grace before load balancer health counts.
-    pub health_check_grace_period_seconds: i64,
+    pub health_check_grace_period_seconds: Expr,
     /// Always `FARGATE`.
     pub launch_type: &'static str,
-    /// Target groups.
-    pub load_balancers: Vec<ServiceLoadBalancer>,
+    /// Target groups: each a [`ServiceLoadBalancer`] or an `Fn::If`.
+    pub load_balancers: Vec<Expr>,
     /// Subnets, groups, public IP.
     pub network_configuration: NetworkConfiguration,
     /// Always `LATEST`.

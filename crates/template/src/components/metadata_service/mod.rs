@@ -8,6 +8,7 @@ pub mod fargate;
 pub mod load_balancer;
 pub mod logs;
 pub mod roles;
+pub mod scaling;
 
 use super::network::{Ingress, Network, Rule, SecurityGroup};
 use super::storage::Storage;

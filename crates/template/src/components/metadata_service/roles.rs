@@ -3,10 +3,11 @@
 
 use crate::TemplateError;
 use crate::components::iam::{
-    InlinePolicy, Role, SourceAccount, Statement, aws_managed, service_trust,
+    InlinePolicy, Role, SourceAccount, Statement, aws_managed, regional_arn, service_trust,
 };
 use crate::components::storage::Storage;
 use crate::intrinsics::{Expr, get_att};
+use crate::params::SERVICE_IMAGE_REPOSITORY;
 use crate::template::Template;
 
 /// Role ECS uses to pull images, write logs and read the database secret (reference id).
@@ -26,21 +27,41 @@ fn execution_role(storage: &Storage) -> Role {
     let mut role = Role::new(
         "Role ECS uses to start the service and UI tasks",
         service_trust("ecs-tasks.amazonaws.com", SourceAccount::Checked),
-        vec![InlinePolicy::new(
-            "DatabaseSecret",
-            vec![
-                Statement::allow(
-                    "ReadSecret",
-                    &["secretsmanager:GetSecretValue"],
-                    vec![storage.db_secret.clone()],
-                ),
-                Statement::allow(
-                    "DecryptSecret",
-                    &["kms:Decrypt"],
-                    vec![storage.key_arn.clone()],
-                ),
-            ],
-        )],
+        vec![
+            InlinePolicy::new(
+                "DatabaseSecret",
+                vec![
+                    Statement::allow(
+                        "ReadSecret",
+                        &["secretsmanager:GetSecretValue"],
+                        vec![storage.db_secret.clone()],
+                    ),
+                    Statement::allow(
+                        "DecryptSecret",
+                        &["kms:Decrypt"],
+                        vec![storage.key_arn.clone()],
+                    ),
+                ],
+            ),
+            // The repository `mfstack deploy` publishes mfstack's image to. The managed policy below
+            // allows pulls from any repository (for an image given by URI); this grant is the one
+            // mfstack's own image needs, so it holds if that policy is ever narrowed.
+            InlinePolicy::new(
+                "ServiceImage",
+                vec![Statement::allow(
+                    "PullServiceImage",
+                    &[
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    vec![regional_arn(
+                        "ecr",
+                        &format!("repository/{SERVICE_IMAGE_REPOSITORY}"),
+                    )],
+                )],
+            ),
+        ],
     );
     role.managed_policy_arns = vec![aws_managed("service-role/AmazonECSTaskExecutionRolePolicy")];
     role

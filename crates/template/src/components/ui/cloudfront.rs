@@ -51,6 +51,7 @@ impl ResourceProperties for DistributionProps {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct DistributionConfig {
+    cache_behaviors: Vec<PathBehavior>,
     comment: Expr,
     default_cache_behavior: CacheBehavior,
     enabled: bool,
@@ -81,6 +82,28 @@ struct CacheBehavior {
     origin_request_policy_id: &'static str,
     target_origin_id: &'static str,
     viewer_protocol_policy: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PathBehavior {
+    path_pattern: &'static str,
+    #[serde(flatten)]
+    behavior: CacheBehavior,
+}
+
+/// Never cached, every method, every viewer header forwarded: the API answers per request, and
+/// the WebSocket upgrade on `/api/ws` needs the viewer's `Upgrade` and `Sec-WebSocket-*` headers.
+fn uncached() -> CacheBehavior {
+    CacheBehavior {
+        allowed_methods: vec!["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+        cache_policy_id: CACHING_DISABLED,
+        cached_methods: vec!["GET", "HEAD"],
+        compress: true,
+        origin_request_policy_id: ALL_VIEWER,
+        target_origin_id: "ui",
+        viewer_protocol_policy: "redirect-to-https",
+    }
 }
 
 #[derive(Serialize)]
@@ -122,16 +145,14 @@ pub fn add(t: &mut Template) -> Result<(), TemplateError> {
         DISTRIBUTION,
         &DistributionProps {
             distribution_config: DistributionConfig {
+                // The load balancer routes `/api*` to the backend; this behaviour keeps the API and
+                // its WebSocket uncached whatever the default behaviour becomes.
+                cache_behaviors: vec![PathBehavior {
+                    path_pattern: "/api*",
+                    behavior: uncached(),
+                }],
                 comment: sub("Metaflow UI (${AWS::StackName})"),
-                default_cache_behavior: CacheBehavior {
-                    allowed_methods: vec!["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                    cache_policy_id: CACHING_DISABLED,
-                    cached_methods: vec!["GET", "HEAD"],
-                    compress: true,
-                    origin_request_policy_id: ALL_VIEWER,
-                    target_origin_id: "ui",
-                    viewer_protocol_policy: "redirect-to-https",
-                },
+                default_cache_behavior: uncached(),
                 enabled: true,
                 http_version: "http2and3",
                 logging: Logging {

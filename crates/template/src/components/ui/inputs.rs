@@ -28,8 +28,12 @@ pub const DB_SECRET: &str = "DatabaseSecretArn";
 pub const SERVICE_URL: &str = "MetadataServiceUrl";
 /// The datastore root.
 pub const DATASTORE_ROOT: &str = "DatastoreSysroot";
-/// The UI image.
+/// Upstream's UI backend image, run when [`SERVICE_IMAGE`] is empty.
 pub const IMAGE: &str = "UIImage";
+/// mfstack's image; empty for upstream's.
+pub const SERVICE_IMAGE: &str = "ServiceImage";
+/// The metaflow-ui front end served beside mfstack's UI API.
+pub const STATIC_IMAGE: &str = "UIStaticImage";
 /// The stack key ARN.
 pub const KMS_KEY: &str = "KmsKeyArn";
 /// The log bucket's name.
@@ -38,7 +42,7 @@ pub const LOGS_BUCKET: &str = "LogsBucket";
 pub const LOGS_BUCKET_DOMAIN: &str = "LogsBucketDomain";
 
 /// Every input, in declaration order.
-pub const ALL: [&str; 18] = [
+pub const ALL: [&str; 20] = [
     VPC_ID,
     VPC_CIDR,
     SUBNET1,
@@ -54,6 +58,8 @@ pub const ALL: [&str; 18] = [
     SERVICE_URL,
     DATASTORE_ROOT,
     IMAGE,
+    SERVICE_IMAGE,
+    STATIC_IMAGE,
     KMS_KEY,
     LOGS_BUCKET,
     LOGS_BUCKET_DOMAIN,

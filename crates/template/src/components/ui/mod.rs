@@ -4,6 +4,11 @@
 //! is internal, so the UI has no address on the internet except the distribution. The UI backend
 //! gets `METAFLOW_SERVICE_URL`, which the reference dropped when it inlined the UI.
 //!
+//! With mfstack's image (root parameter `ServiceImage`) the backend is `mfstack serve --ui-only`
+//! against the same database, and the metaflow-ui front end (`UIStaticImage`) runs beside it in
+//! the same task; the load balancer sends `/api` and `/api/*` to the first and the rest to the
+//! second. With upstream's image, its Python backend serves both, as the reference ran it.
+//!
 //! The root template holds one `AWS::CloudFormation::Stack` whose `TemplateURL` is the root
 //! parameter [`crate::params::UI_TEMPLATE_URL`]; see [`crate::UI_TEMPLATE_URL_PARAMETER`].
 
@@ -22,8 +27,10 @@ use super::network::Network;
 use super::storage::Storage;
 use super::storage::buckets::{self, LOGS_BUCKET, LOGS_BUCKET_POLICY};
 use crate::TemplateError;
-use crate::intrinsics::{Expr, get_att, r#ref, stack_output, sub};
-use crate::params::{COND_ENABLE_UI, UI_IMAGE, UI_TEMPLATE_URL};
+use crate::intrinsics::{Expr, equals, get_att, not, r#ref, stack_output, sub};
+use crate::params::{
+    COND_ENABLE_UI, COND_MFSTACK_IMAGE, SERVICE_IMAGE, UI_IMAGE, UI_STATIC_IMAGE, UI_TEMPLATE_URL,
+};
 use crate::template::{Parameter, ParameterType, ResourceProperties, Template};
 
 /// The nested stack in the root template.
@@ -41,6 +48,10 @@ pub const SERVICE_NAME: &str = "metaflow-ui-service";
 pub const ECS_SERVICE_NAME: &str = "metaflow-ui";
 /// The UI backend's port.
 pub const UI_PORT: i64 = 8083;
+/// The front end container beside mfstack's UI API.
+pub const STATIC_NAME: &str = "metaflow-ui-static";
+/// The front end's port (the metaflow-ui image's nginx).
+pub const STATIC_PORT: i64 = 3000;
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -111,6 +122,8 @@ fn nested_stack_inputs(
         (inputs::SERVICE_URL, service.internal_url.clone()),
         (inputs::DATASTORE_ROOT, buckets::datastore_root()),
         (inputs::IMAGE, r#ref(UI_IMAGE)),
+        (inputs::SERVICE_IMAGE, r#ref(SERVICE_IMAGE)),
+        (inputs::STATIC_IMAGE, r#ref(UI_STATIC_IMAGE)),
         (inputs::KMS_KEY, storage.key_arn.clone()),
         (inputs::LOGS_BUCKET, storage.logs_bucket.clone()),
         (
@@ -140,6 +153,10 @@ pub fn template() -> Result<Template, TemplateError> {
             },
         )?;
     }
+    t.add_condition(
+        COND_MFSTACK_IMAGE,
+        not(equals(r#ref(inputs::SERVICE_IMAGE), "")),
+    )?;
     load_balancer::add(&mut t)?;
     cloudfront::add(&mut t)?;
     fargate::add(&mut t)?;
