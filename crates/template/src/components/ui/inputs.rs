@@ -36,13 +36,11 @@ pub const SERVICE_IMAGE: &str = "ServiceImage";
 pub const STATIC_IMAGE: &str = "UIStaticImage";
 /// The stack key ARN.
 pub const KMS_KEY: &str = "KmsKeyArn";
-/// The log bucket's name.
-pub const LOGS_BUCKET: &str = "LogsBucket";
 /// The log bucket's domain name, for CloudFront.
 pub const LOGS_BUCKET_DOMAIN: &str = "LogsBucketDomain";
 
 /// Every input, in declaration order.
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 19] = [
     VPC_ID,
     VPC_CIDR,
     SUBNET1,
@@ -61,6 +59,5 @@ pub const ALL: [&str; 20] = [
     SERVICE_IMAGE,
     STATIC_IMAGE,
     KMS_KEY,
-    LOGS_BUCKET,
     LOGS_BUCKET_DOMAIN,
 ];

@@ -80,7 +80,7 @@ pub fn add(
         },
     )?
     .condition(COND_ENABLE_UI)
-    // The UI's load balancer logs to the log bucket, which must admit it first.
+    // The log bucket is complete, policy included, before the UI's distribution logs to it.
     .depends_on(&[LOGS_BUCKET_POLICY]);
     t.add_output(
         OUT_UI_URL,
@@ -125,7 +125,6 @@ fn nested_stack_inputs(
         (inputs::SERVICE_IMAGE, r#ref(SERVICE_IMAGE)),
         (inputs::STATIC_IMAGE, r#ref(UI_STATIC_IMAGE)),
         (inputs::KMS_KEY, storage.key_arn.clone()),
-        (inputs::LOGS_BUCKET, storage.logs_bucket.clone()),
         (
             inputs::LOGS_BUCKET_DOMAIN,
             get_att(LOGS_BUCKET, "DomainName"),
