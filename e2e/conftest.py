@@ -1,13 +1,16 @@
 """Fixtures for the end-to-end suite: the real `mfstack` binary, on SQLite and on PostgreSQL."""
 
+import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -39,6 +42,90 @@ def wait_for_ping(url: str, proc: subprocess.Popen, seconds: float = 30) -> None
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer /ping within {seconds}s")
+
+
+class Registry:
+    """Debian's docker-registry on a loopback port, with its own storage and access log.
+
+    It asks for the credentials moto's ECR hands out (user AWS, password ACCOUNT-auth-token), as ECR
+    asks for its own, so a push goes through the same basic-auth handshake.
+    """
+
+    USER, PASSWORD = "AWS", "123456789012-auth-token"
+
+    def __init__(self, tmp: Path):
+        exe = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+        if not Path(exe).exists():
+            raise FileNotFoundError("docker-registry")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        (tmp / "htpasswd").write_text(f"{self.USER}:{bcrypt(self.PASSWORD)}\n")
+        (tmp / "config.yml").write_text(json.dumps({
+            "version": 0.1,
+            "log": {"level": "info", "accesslog": {"disabled": False}},
+            "storage": {"filesystem": {"rootdirectory": str(tmp / "storage")}},
+            "http": {"addr": f"127.0.0.1:{self.port}"},
+            "auth": {"htpasswd": {"realm": "mfstack-test", "path": str(tmp / "htpasswd")}},
+        }))
+        self.log_path = tmp / "registry.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([exe, "serve", str(tmp / "config.yml")], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/v2/", timeout=1)
+                break
+            except urllib.error.HTTPError as e:
+                if e.code == 401:
+                    break
+                raise
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"docker-registry did not start: {self.log_path.read_text()}")
+                time.sleep(0.1)
+
+    def requests(self) -> list[tuple[str, str, int]]:
+        """(method, path, status) of every request so far, from the access log."""
+        out = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            m = re.search(r'"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP/[\d.]+" (\d+)', line)
+            if m:
+                out.append((m.group(1), m.group(2), int(m.group(3))))
+        return out
+
+    def get(self, path: str, accept: str = "*/*") -> bytes:
+        token = base64.b64encode(f"{self.USER}:{self.PASSWORD}".encode()).decode()
+        req = urllib.request.Request(f"{self.url}{path}", headers={"Accept": accept,
+                                                                  "Authorization": f"Basic {token}"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.read()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def bcrypt(password: str) -> str:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+
+
+@pytest.fixture
+def registry(tmp_path_factory):
+    """A real registry; scripts/test installs Debian's docker-registry, which CI must have."""
+    try:
+        reg = Registry(tmp_path_factory.mktemp("registry"))
+    except FileNotFoundError:
+        if os.environ.get("CI"):
+            pytest.fail("docker-registry is not installed: scripts/test installs Debian's docker-registry")
+        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+    yield reg
+    reg.stop()
 
 
 def fresh_postgres_db(name: str) -> str:

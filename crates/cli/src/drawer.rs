@@ -81,6 +81,37 @@ impl DeployUi for Drawer {
                 };
                 self.line(&format!("  {name}: {bytes} bytes, {what}\n    {url}"));
             }
+            DeployEvent::ImageRepository { uri, created } => {
+                let verb = if *created { "created" } else { "using" };
+                self.line(&format!("Image repository: {uri} ({verb})"));
+            }
+            DeployEvent::ImageBlob {
+                what,
+                digest,
+                bytes,
+                pushed,
+            } => {
+                let what_happened = if *pushed {
+                    "pushed"
+                } else {
+                    "already in the registry"
+                };
+                self.line(&format!(
+                    "  {what}: {bytes} bytes, {what_happened} ({digest})"
+                ));
+            }
+            DeployEvent::ImagePushed {
+                reference,
+                tag,
+                blobs_pushed,
+                blobs_skipped,
+                bytes_pushed,
+                elapsed,
+            } => self.line(&format!(
+                "Service image pushed: {blobs_pushed} blob(s) pushed ({bytes_pushed} bytes), \
+                 {blobs_skipped} already there, in {:.1}s\n  {reference} (tag {tag})",
+                elapsed.as_secs_f64()
+            )),
             DeployEvent::ExistingStack { status } => {
                 self.line(&format!("Existing stack: {}", status.as_str()))
             }

@@ -1,6 +1,7 @@
 //! What every command on a deployed stack shares: the stack and AWS flags, reading its outputs,
 //! and the one place deployer errors get their hints.
 
+use mfstack_deployer::image::REGISTRY_ENV;
 use mfstack_deployer::outputs::{self, StackOutput};
 use mfstack_deployer::{Aws, AwsOptions, Error};
 
@@ -141,6 +142,14 @@ pub fn explain(err: Error, aws: &AwsArgs) -> anyhow::Error {
         Error::Migration(_) => {
             "the function's log group /aws/lambda/<function> in CloudWatch has details".to_string()
         }
+        Error::NoServiceImage(_) => "pass --service-image URI (an image built from the Dockerfile \
+             and pushed) or --service-image reference (upstream's Python image)"
+            .to_string(),
+        Error::Registry { .. } => format!(
+            "the image goes to the ECR repository by the registry API: your AWS identity needs \
+             ecr:GetAuthorizationToken and ECR's push actions, and the registry must be reachable \
+             ({REGISTRY_ENV} overrides where registry calls go); or pass --service-image"
+        ),
         Error::Io { .. } | Error::Aws { .. } => return anyhow::Error::new(err),
     };
     Err::<(), _>(err).hint(hint).unwrap_err()

@@ -109,6 +109,14 @@ impl Aws {
         aws_sdk_apigateway::Client::new(&self.config)
     }
 
+    pub(crate) fn ecr(&self) -> aws_sdk_ecr::Client {
+        aws_sdk_ecr::Client::new(&self.config)
+    }
+
+    pub(crate) fn ecs(&self) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.config)
+    }
+
     pub(crate) fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.config)
     }

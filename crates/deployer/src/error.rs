@@ -83,6 +83,16 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// No service image can be built here (not Linux, or a binary that needs host libraries).
+    #[error("cannot build the service image: {0}")]
+    NoServiceImage(String),
+    /// The image registry refused or failed a call.
+    #[error("image registry: {doing} failed: {message}")]
+    Registry {
+        /// What the push was doing, e.g. `pushing a blob`.
+        doing: &'static str,
+        message: String,
+    },
     /// Any other AWS error.
     #[error("{operation} failed: {message}")]
     Aws {

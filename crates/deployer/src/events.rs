@@ -25,6 +25,27 @@ pub enum DeployEvent {
         /// False when the content-addressed key already existed.
         uploaded: bool,
     },
+    /// The service image's repository is ready; `created` is true when this run created it.
+    ImageRepository { uri: String, created: bool },
+    /// One blob of the service image: pushed, or already in the registry.
+    ImageBlob {
+        /// `base layer`, `binary layer` or `config`.
+        what: String,
+        digest: String,
+        bytes: usize,
+        pushed: bool,
+    },
+    /// The service image is in the registry, by digest.
+    ImagePushed {
+        /// `REPOSITORY_URI@sha256:HEX`.
+        reference: String,
+        tag: String,
+        blobs_pushed: usize,
+        /// Blobs the registry already had (all of them when the image was there).
+        blobs_skipped: usize,
+        bytes_pushed: usize,
+        elapsed: Duration,
+    },
     /// The stack exists in a state the caller may want to know about before anything changes.
     ExistingStack { status: StackStatus },
     /// A stack left in ROLLBACK_COMPLETE is being deleted so it can be created again.

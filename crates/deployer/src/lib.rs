@@ -1,7 +1,7 @@
 //! Package, deploy and operate the mfstack CloudFormation stack with the official AWS SDK.
 //!
 //! The CLI hands this crate template strings; it uploads artifacts ([`package`]), runs a change set
-//! and follows it to the end ([`deploy`]), reads what the stack produced ([`outputs`]) and carries out
+//! and follows it to the end ([`deploy`]), publishes the service image ([`image`]), reads what the stack produced ([`outputs`]) and carries out
 //! the chores the console guide did by hand, one module each: [`api_key`], [`trust`],
 //! [`migration`], [`status`] and [`destroy`]. Nothing here prints: progress goes out as
 //! [`DeployEvent`]s to a caller-supplied [`DeployUi`]. Nor does it know the template: output names
@@ -19,11 +19,13 @@ pub mod deploy;
 pub mod destroy;
 pub mod error;
 pub mod events;
+pub mod image;
 pub mod migration;
 pub mod outputs;
 pub mod package;
 pub mod replacement;
 pub mod schemas;
+pub mod services;
 pub mod stack;
 pub mod status;
 mod tracker;

@@ -22,6 +22,9 @@ use crate::hint::{WithHint, hinted};
 use crate::stack::StackArgs;
 
 mod adopt;
+mod image;
+
+pub use image::ImageArg;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -54,6 +57,19 @@ pub struct Args {
     /// and the root's TemplateURL rewritten to its S3 URL. Repeat for several.
     #[arg(long = "nested-template", value_parser = parse_param, requires = "template_file")]
     pub nested_templates: Vec<(String, String)>,
+    /// The image the metadata service and UI backend run: a prebuilt REPOSITORY@sha256:HEX or
+    /// REPOSITORY:TAG, or `reference` for upstream's Python image. Without it the deploy publishes
+    /// mfstack's own image, built from this (static) binary, to the ECR repository `mfstack`.
+    #[arg(long, value_name = "URI|reference", value_parser = image::parse_image_arg)]
+    pub service_image: Option<image::ImageArg>,
+    /// The static Linux build of mfstack to publish as the service image, instead of this binary.
+    #[arg(
+        long,
+        env = "MFSTACK_SERVICE_BINARY",
+        value_name = "PATH",
+        conflicts_with = "service_image"
+    )]
+    pub service_binary: Option<PathBuf>,
     /// Seconds between status polls.
     #[arg(long, default_value_t = 5, hide = true)]
     pub poll_seconds: u64,
@@ -77,6 +93,13 @@ struct Templates {
 
 /// Deploy and report; exit 0 on success or when there was nothing to change.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let templates = match &args.template_file {
+        Some(path) => from_files(path, &args.nested_templates)?,
+        None => generated(&args)?,
+    };
+    let new: serde_json::Value =
+        adoption::parse(&templates.root).context("reading the new template")?;
+    let image_choice = image::choose(&args, &new)?;
     let aws = args.stack.connect().await?;
     let who = aws.identity().await.map_err(|e| args.stack.explain(e))?;
     println!(
@@ -85,16 +108,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         who.account,
         aws.region()
     );
-    let templates = match &args.template_file {
-        Some(path) => from_files(path, &args.nested_templates)?,
-        None => generated(&args)?,
+    let mut ui = Drawer::new(args.yes);
+    let service_image = match image_choice {
+        Some(choice) => image::parameter(&aws, choice, &mut ui)
+            .await
+            .map_err(|e| explain_any(&args, e))?,
+        None => None,
     };
     let existing = current(&aws, &args.stack.stack_name)
         .await
         .map_err(|e| args.stack.explain(e))?;
-    let mut ui = Drawer::new(args.yes);
     let (root, ui_body) = (templates.root.clone(), templates.ui.clone());
     let (source, mut parameters) = package(&aws, &args, templates, &mut ui).await?;
+    if let Some(value) = service_image {
+        parameters.push((image::SERVICE_IMAGE.to_string(), value));
+    }
     let mut guard = DataGuard {
         predicted: None,
         allow_data_replacement: args.allow_data_replacement,
@@ -112,7 +140,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             snapshot_first = Some((db, snapshot));
         }
         // A template of the user's own (--template-file) may not declare mfstack's parameters.
-        let new: serde_json::Value = adoption::parse(&root).context("reading the new template")?;
         let declared = |k: &str| new.get("Parameters").and_then(|p| p.get(k)).is_some();
         parameters.extend(kept.into_iter().filter(|(k, _)| declared(k)));
         let prediction =
@@ -129,6 +156,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     req.poll_interval = Duration::from_secs(args.poll_seconds.max(1));
     let outcome = deploy(&aws, &req, &mut ui as &mut dyn DeployUi).await;
     report(&aws, &args, outcome, ui.needed_yes).await
+}
+
+/// A deployer error inside `anyhow` gets the same hints as one returned directly.
+fn explain_any(args: &Args, e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<Error>() {
+        Ok(e) => args.stack.explain(e),
+        Err(e) => e,
+    }
 }
 
 /// Upload what has to go by URL (nested templates, the UI template, and the root itself when it is

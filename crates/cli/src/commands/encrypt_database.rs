@@ -109,6 +109,8 @@ fn restore_args(args: &Args, snapshot: &str) -> deploy::Args {
         artifacts_bucket: None,
         template_file: None,
         nested_templates: Vec::new(),
+        service_image: Some(deploy::ImageArg::Keep),
+        service_binary: None,
         poll_seconds: args.poll_seconds,
         profile: ProfileArgs {
             name: None,
