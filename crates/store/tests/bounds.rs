@@ -3,63 +3,14 @@
 //! legacy listing keeps, a statement with more values than the engine can bind is refused before it
 //! reaches the driver, and a statement past the statement timeout is cancelled as `Unavailable`.
 
-use std::sync::Arc;
+mod common;
 
+use common::databases;
 use mfstack_store::{
     ArtifactCursor, ArtifactScope, Filter, FilterOp, FilterValue, NewArtifactRow, NewMetadataRow,
     NewRun, NewStep, NewTask, OpenOptions, PageRequest, RunField, RunQuery, RunRow, Store,
     StoreError, TaskRow,
 };
-use sqlx::Connection;
-
-struct Db {
-    store: Arc<dyn Store>,
-    engine: &'static str,
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn databases(name: &str) -> Vec<Db> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let mut out = vec![Db {
-        store: mfstack_store::open(&url, &OpenOptions::default())
-            .await
-            .unwrap(),
-        engine: "sqlite",
-        url,
-        _dir: Some(dir),
-    }];
-    match std::env::var("MFSTACK_TEST_POSTGRES_URL") {
-        Ok(base) => {
-            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-            for sql in [
-                format!("DROP DATABASE IF EXISTS store_{name} WITH (FORCE)"),
-                format!("CREATE DATABASE store_{name}"),
-            ] {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-            let mut url = url::Url::parse(&base).unwrap();
-            url.set_path(&format!("store_{name}"));
-            out.push(Db {
-                store: mfstack_store::open(url.as_str(), &OpenOptions::default())
-                    .await
-                    .unwrap(),
-                engine: "postgres",
-                url: url.to_string(),
-                _dir: None,
-            });
-        }
-        Err(_) => assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but MFSTACK_TEST_POSTGRES_URL is not: scripts/test starts PostgreSQL and sets it"
-        ),
-    }
-    out
-}
 
 async fn task(store: &dyn Store) -> (RunRow, TaskRow) {
     store.create_flow("F", None, None, None).await.unwrap();

@@ -2,60 +2,16 @@
 //! PostgreSQL: requests sent together are written together, yet each keeps its own answer (its id,
 //! its duplicate, its missing parent, its count), and one request's failure fails no neighbour.
 
+mod common;
+
 use std::future::Future;
 use std::sync::Arc;
 
+use common::databases;
 use mfstack_store::{
-    ArtifactScope, MetadataScope, NewArtifactRow, NewMetadataRow, NewRun, NewStep, NewTask,
-    OpenOptions, RunRow, Store, StoreError, TaskRow,
+    ArtifactScope, MetadataScope, NewArtifactRow, NewMetadataRow, NewRun, NewStep, NewTask, RunRow,
+    Store, StoreError, TaskRow,
 };
-use sqlx::Connection;
-
-struct Db {
-    store: Arc<dyn Store>,
-    engine: &'static str,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn databases(name: &str) -> Vec<Db> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let mut out = vec![Db {
-        store: mfstack_store::open(&url, &OpenOptions::default())
-            .await
-            .unwrap(),
-        engine: "sqlite",
-        _dir: Some(dir),
-    }];
-    match std::env::var("MFSTACK_TEST_POSTGRES_URL") {
-        Ok(base) => {
-            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-            for sql in [
-                format!("DROP DATABASE IF EXISTS coalesce_{name} WITH (FORCE)"),
-                format!("CREATE DATABASE coalesce_{name}"),
-            ] {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-            let mut url = url::Url::parse(&base).unwrap();
-            url.set_path(&format!("coalesce_{name}"));
-            out.push(Db {
-                store: mfstack_store::open(url.as_str(), &OpenOptions::default())
-                    .await
-                    .unwrap(),
-                engine: "postgres",
-                _dir: None,
-            });
-        }
-        Err(_) => assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but MFSTACK_TEST_POSTGRES_URL is not: scripts/test starts PostgreSQL and sets it"
-        ),
-    }
-    out
-}
 
 /// Start every call before awaiting any, so they queue behind one another and share groups.
 async fn together<T, F>(calls: Vec<F>) -> Vec<T>
@@ -152,7 +108,7 @@ async fn tasks(store: &Arc<dyn Store>, run: &RunRow, n: usize) -> Vec<TaskRow> {
 
 #[tokio::test]
 async fn concurrent_task_creates_each_get_their_own_row() {
-    for db in databases("tasks").await {
+    for db in databases("coalesce_tasks").await {
         let run = run_with_step(db.store.as_ref()).await;
         let calls = (0..60)
             .map(|i| {
@@ -178,7 +134,7 @@ async fn concurrent_task_creates_each_get_their_own_row() {
 
 #[tokio::test]
 async fn one_duplicate_or_orphan_among_concurrent_creates_fails_alone() {
-    for db in databases("dup").await {
+    for db in databases("coalesce_dup").await {
         let store = db.store.as_ref();
         let run = run_with_step(store).await;
         store
@@ -216,7 +172,7 @@ async fn one_duplicate_or_orphan_among_concurrent_creates_fails_alone() {
 
 #[tokio::test]
 async fn concurrent_run_and_step_creates_keep_their_answers() {
-    for db in databases("runs").await {
+    for db in databases("coalesce_runs").await {
         let store = db.store.as_ref();
         let run = run_with_step(store).await;
         store
@@ -270,7 +226,7 @@ async fn concurrent_run_and_step_creates_keep_their_answers() {
 
 #[tokio::test]
 async fn concurrent_heartbeats_each_record_their_own_task() {
-    for db in databases("beats").await {
+    for db in databases("coalesce_beats").await {
         let run = run_with_step(db.store.as_ref()).await;
         let created = tasks(&db.store, &run, 20).await;
         // Every task once, and the first task a second time: only one of its beats is recorded.
@@ -310,7 +266,7 @@ async fn concurrent_heartbeats_each_record_their_own_task() {
 
 #[tokio::test]
 async fn concurrent_batches_share_a_transaction_and_keep_their_counts() {
-    for db in databases("batches").await {
+    for db in databases("coalesce_batches").await {
         let run = run_with_step(db.store.as_ref()).await;
         let created = tasks(&db.store, &run, 10).await;
         // Requests 0 and 1 send the same task's rows: the second only adds its one new name.

@@ -101,6 +101,7 @@ fn attempts(dialect: Dialect, scope: &str) -> String {
     ];
     format!(
         "SELECT u.step_name, u.task_id, u.attempt_id, MAX(u.started_at) AS started_at, \
+         MIN(u.started_at) AS first_start, \
          MAX(u.done_at) AS done_at, MAX(u.ok_at) AS ok_at, MAX(u.ok_value) AS ok_value, \
          MAX(u.task_ok_at) AS task_ok_at, MAX(u.task_ok_location) AS task_ok_location, \
          MAX(u.task_ok_sha) AS task_ok_sha \
@@ -122,6 +123,9 @@ fn source(dialect: Dialect, run: &RunRow, scope: TaskScope<'_>, s: &mut Statemen
         clauses.push(format!("{{t}}.task_id = ${}", s.bind(task)));
     }
     let scope = clauses.join(" AND ");
+    // An attempt ended when the next one started: a window over each task's joined attempts finds
+    // that start in one pass, where a lookup per row was quadratic on SQLite for wide steps.
+    let next = "OVER (PARTITION BY t.step_name, t.task_id ORDER BY a.attempt_id)";
     format!(
         "SELECT t.flow_id, CAST(t.run_number AS BIGINT) AS run_number, t.run_id, t.step_name, \
          CAST(t.task_id AS BIGINT) AS task_id, t.task_name, t.user_name, t.ts_epoch, \
@@ -129,7 +133,8 @@ fn source(dialect: Dialect, run: &RunRow, scope: TaskScope<'_>, s: &mut Statemen
          a.started_at, a.done_at AS _done_at, a.ok_at AS _ok_at, a.ok_value AS _ok_value, \
          a.task_ok_at AS _task_ok_at, a.task_ok_location AS _task_ok_location, \
          a.task_ok_sha AS _task_ok_sha, \
-         rr.tags, rr.system_tags \
+         CASE WHEN LEAD(a.attempt_id) {next} = a.attempt_id + 1 THEN LEAD(a.first_start) {next} END \
+         AS _next_start, rr.tags, rr.system_tags \
          FROM tasks_v3 t JOIN runs_v3 rr ON rr.flow_id = t.flow_id AND rr.run_number = t.run_number \
          LEFT JOIN ({attempts}) a ON a.step_name = t.step_name AND a.task_id = t.task_id \
          WHERE {task_scope}",
@@ -138,19 +143,9 @@ fn source(dialect: Dialect, run: &RunRow, scope: TaskScope<'_>, s: &mut Statemen
     )
 }
 
-fn layers(dialect: Dialect, now_s: usize, now_ms: usize) -> Vec<DerivedLayer> {
-    let next_start = format!(
-        "(SELECT MIN(m.ts_epoch) FROM metadata_v3 m WHERE m.flow_id = b.flow_id \
-         AND m.run_number = b.run_number AND m.step_name = b.step_name AND m.task_id = b.task_id \
-         AND m.field_name = 'attempt' AND {} = b.attempt_id + 1)",
-        attempt_value(dialect, "m.value")
-    );
+fn layers(now_s: usize, now_ms: usize) -> Vec<DerivedLayer> {
     let done = greatest(&greatest("b._done_at", "b._ok_at"), "b._task_ok_at");
-    let raw = vec![
-        ("_next_start", next_start),
-        ("_done", done),
-        ("attempt_ok", ok_flag("b._ok_value")),
-    ];
+    let raw = vec![("_done", done), ("attempt_ok", ok_flag("b._ok_value"))];
     let stale = format!(
         "b.last_heartbeat_ts IS NOT NULL AND ${now_s} - b.last_heartbeat_ts > \
          {HEARTBEAT_THRESHOLD_SECONDS}"
@@ -195,6 +190,6 @@ pub(crate) fn list(
 ) -> Result<Statement> {
     let mut s = Statement::default();
     s.text = source(dialect, run, scope, &mut s);
-    let layers = layers(dialect, s.bind(now_ms / 1000), s.bind(now_ms));
+    let layers = layers(s.bind(now_ms / 1000), s.bind(now_ms));
     build(dialect, &catalog::TASKS, s, &layers, query)
 }
