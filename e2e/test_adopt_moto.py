@@ -20,6 +20,8 @@ from test_deploy_moto import aws, mfstack  # noqa: F401 (fixture)
 
 FIXTURE = Path(__file__).resolve().parent.parent / "crates/cli/tests/fixtures/reference-stack.json"
 DATA_IDS = ("RDSMasterInstance", "MetaflowS3Bucket", "StepFunctionsStateDDB")
+# The reference stack runs upstream's image and keeps it (and this binary is a dynamic debug build).
+UPSTREAM = ("--service-image", "reference")
 
 
 def reference(**replacing) -> dict:
@@ -59,7 +61,7 @@ def test_deploy_adopts_the_reference_stack_without_touching_its_data(aws):
     # UI off: moto fails to create the reference's root-level UI (CloudFront, ALB service). The UI-on
     # case is predicted in crates/cli/tests/adoption.rs.
     create(aws, "ref", reference())
-    out = mfstack(aws, "deploy", "--stack-name", "ref", "--yes")
+    out = mfstack(aws, "deploy", "--stack-name", "ref", "--yes", *UPSTREAM)
     text = out.stdout + out.stderr
     predicted = prediction(out.stdout)
     assert not [line for line in predicted if any(i in line for i in DATA_IDS)], text
@@ -83,7 +85,7 @@ def test_deploy_refuses_to_replace_the_data_and_names_what_would_be_lost(aws):
         MetaflowS3Bucket={"BucketName": "mf-adopt-reference-data"},
         StepFunctionsStateDDB={"TableName": "mf-adopt-reference-state"},
     ))
-    out = mfstack(aws, "deploy", "--stack-name", "refx", "--yes")
+    out = mfstack(aws, "deploy", "--stack-name", "refx", "--yes", *UPSTREAM)
     assert out.returncode == 1, out.stdout + out.stderr
     err = out.stderr
     assert "mfstack: error: not deploying refx: the update would destroy data" in err, err
@@ -95,7 +97,7 @@ def test_deploy_refuses_to_replace_the_data_and_names_what_would_be_lost(aws):
     assert "Creating change set" not in out.stdout, "refused before any change set"
     assert status(aws, "refx") == "CREATE_COMPLETE"
 
-    allowed = mfstack(aws, "deploy", "--stack-name", "refx", "--yes", "--allow-data-replacement")
+    allowed = mfstack(aws, "deploy", "--stack-name", "refx", "--yes", "--allow-data-replacement", *UPSTREAM)
     text = allowed.stdout + allowed.stderr
     assert "would destroy data" not in text
     assert "Creating change set" in text and "(update)" in text, text

@@ -269,12 +269,53 @@ fn deploy_without_a_region_says_how_to_set_one() {
     let home = tempfile::tempdir().unwrap();
     let out = run(mfstack(
         home.path(),
-        &["deploy", "--stack-name", "mf", "--yes"],
+        &[
+            "deploy",
+            "--stack-name",
+            "mf",
+            "--yes",
+            "--service-image",
+            "reference",
+        ],
     ));
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("no AWS region is configured"), "{err}");
     assert!(err.contains("hint: pass --region, set AWS_REGION"), "{err}");
+}
+
+#[cfg(feature = "deploy")]
+#[test]
+fn deploy_from_a_dynamically_linked_build_names_the_other_ways_before_any_aws_call() {
+    let exe = std::fs::read(env!("CARGO_BIN_EXE_mfstack")).unwrap();
+    let dynamic = exe.windows(12).any(|w| w == b"/ld-linux-x8");
+    if !dynamic {
+        return; // A static build publishes itself; the image tests cover that.
+    }
+    let home = tempfile::tempdir().unwrap();
+    let out = run(mfstack(home.path(), &["deploy", "--stack-name", "mf"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot build the service image"), "{err}");
+    assert!(err.contains("is dynamically linked"), "{err}");
+    assert!(!err.contains("region"), "refused before AWS: {err}");
+    for way in [
+        "--service-image URI",
+        "--service-image reference",
+        "crt-static",
+    ] {
+        assert!(err.contains(way), "{way}: {err}");
+    }
+    let bad = run(mfstack(
+        home.path(),
+        &["deploy", "--stack-name", "mf", "--service-image", "mfstack"],
+    ));
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
+    assert!(
+        stderr(&bad).contains("REPOSITORY@sha256:"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[cfg(feature = "deploy")]

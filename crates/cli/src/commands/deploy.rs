@@ -13,7 +13,7 @@ use mfstack_deployer::stack::current;
 use mfstack_deployer::{Aws, DeployOutcome, DeployUi, Error, TemplateSource, deploy};
 
 use mfstack_template::adoption;
-use mfstack_template::params::{ENABLE_UI, POSTGRES_ENGINE_VERSION};
+use mfstack_template::params::{ENABLE_UI, POSTGRES_ENGINE_VERSION, SERVICE_IMAGE};
 use mfstack_template::{StackParams, UI_TEMPLATE_URL_PARAMETER};
 
 use super::configure::{self, ProfileArgs};
@@ -121,7 +121,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (root, ui_body) = (templates.root.clone(), templates.ui.clone());
     let (source, mut parameters) = package(&aws, &args, templates, &mut ui).await?;
     if let Some(value) = service_image {
-        parameters.push((image::SERVICE_IMAGE.to_string(), value));
+        parameters.push((SERVICE_IMAGE.to_string(), value));
     }
     let mut guard = DataGuard {
         predicted: None,

@@ -4,15 +4,12 @@
 
 use mfstack_deployer::image::{self, REGISTRY_ENV, ServiceBinary};
 use mfstack_deployer::{Aws, DeployUi};
+use mfstack_template::params::{SERVICE_IMAGE, SERVICE_IMAGE_REPOSITORY};
 use serde_json::Value;
 
 use super::Args;
 use crate::hint::hinted;
 
-/// The template parameter that takes the image (empty: upstream's image).
-pub const SERVICE_IMAGE: &str = "ServiceImage";
-/// The ECR repository the deployer owns, one per account and region.
-pub const REPOSITORY: &str = "mfstack";
 /// The `--service-image` value that keeps upstream's Python image.
 pub const REFERENCE: &str = "reference";
 
@@ -136,7 +133,15 @@ pub async fn parameter(
     );
     let registry_url = std::env::var(REGISTRY_ENV).ok();
     let tag = image.tag(env!("CARGO_PKG_VERSION"));
-    let pushed = image::publish(aws, REPOSITORY, &image, &tag, registry_url.as_deref(), ui).await?;
+    let pushed = image::publish(
+        aws,
+        SERVICE_IMAGE_REPOSITORY,
+        &image,
+        &tag,
+        registry_url.as_deref(),
+        ui,
+    )
+    .await?;
     Ok(Some(pushed.by_digest))
 }
 
