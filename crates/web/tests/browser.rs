@@ -354,8 +354,7 @@ async fn a_run_of_5000_tasks_shows_every_task() {
     assert_eq!(bars.as_u64(), Some(5000));
     assert!(text(&c, "#step-wide").await.contains("5000 tasks"));
     shot(&c, "run-5000-tasks").await;
-    // The target is 1 s; today the store's task listing alone takes seconds on SQLite at this
-    // size, so the time is reported rather than asserted.
+    // The target is 1 s; timings are reported here and measured in bench/, never asserted.
     println!("run page of 5,000 tasks, navigation to load end in Chromium: {ms:.0} ms");
     c.close().await.unwrap();
 }
