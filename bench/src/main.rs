@@ -4,6 +4,7 @@
 
 mod bodies;
 mod client;
+mod levels;
 mod load;
 mod report;
 mod scenarios;

@@ -4,12 +4,15 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::load::Stats;
-use crate::scenarios::{Scenario, Sizes};
+use crate::scenarios::ui::RUN_FLOWS;
+use crate::scenarios::ui::ws::{BURST_IN_FLIGHT, WsStats};
+use crate::scenarios::{RUNNING_ONE_IN, Sizes, UiSizes};
 use crate::server::Memory;
 
 /// One scenario at one concurrency, both sides.
 pub struct Row {
-    pub scenario: Scenario,
+    /// The scenario's label.
+    pub label: &'static str,
     /// Requests in flight.
     pub concurrency: usize,
     /// Through the service.
@@ -31,13 +34,27 @@ pub struct BackendReport {
     pub ready_existing: Duration,
     /// Memory right after the second start, before seeding.
     pub idle: Memory,
+    /// Memory a moment after the start on the seeded database.
+    pub idle_seeded: Memory,
     /// Memory once every scenario finished.
     pub after: Memory,
-    pub seeding: Duration,
+    /// Seeding of the metadata API scenarios' data; `None` when none of them ran.
+    pub seeding: Option<Duration>,
     pub sizes: Sizes,
     /// Whether peaks are per level (else cumulative since start).
     pub peak_per_level: bool,
     pub rows: Vec<Row>,
+    /// The UI data and the `/ws` burst, when a UI scenario ran.
+    pub ui: Option<UiReport>,
+}
+
+/// What the UI scenarios read, and what the `/ws` burst delivered.
+pub struct UiReport {
+    pub sizes: UiSizes,
+    /// Size of the long log's files.
+    pub log_bytes: u64,
+    pub seeding: Duration,
+    pub ws: Option<WsStats>,
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -59,10 +76,12 @@ fn ms(d: Duration) -> f64 {
 impl BackendReport {
     /// Failed requests and statements, both sides together.
     pub fn errors(&self) -> usize {
+        let ws = self.ui.as_ref().and_then(|u| u.ws.as_ref());
         self.rows
             .iter()
             .map(|r| r.service.errors + r.direct.errors)
-            .sum()
+            .sum::<usize>()
+            + ws.map_or(0, WsStats::errors)
     }
 
     /// The table under a heading and summary lines, as Markdown.
@@ -78,22 +97,33 @@ impl BackendReport {
         );
         let _ = writeln!(
             out,
-            "- idle RSS: {:.1} MiB at start (peak {:.1} MiB); {:.1} MiB after the run",
+            "- idle RSS (UI API's port open too): {:.1} MiB at start (peak {:.1} MiB), {:.1} MiB \
+             on the seeded database; {:.1} MiB after the run",
             mib(self.idle.rss),
             mib(self.idle.peak),
+            mib(self.idle_seeded.rss),
             mib(self.after.rss)
         );
-        let _ = writeln!(
-            out,
-            "- data: {} runs in the listed flow (1 in 10 running), {} tasks in the listed step, \
-             {} and {} tasks in the heartbeat steps, {} artifacts in the listed run; seeded in {:.1} s",
-            s.runs,
-            s.tasks,
-            s.beat_tasks,
-            s.wide_tasks,
-            s.artifacts(),
-            self.seeding.as_secs_f64()
-        );
+        match self.seeding {
+            Some(seeding) => {
+                let _ = writeln!(
+                    out,
+                    "- data: {} runs in the listed flow (1 in {RUNNING_ONE_IN} running), {} tasks \
+                     in the listed step, {} and {} tasks in the heartbeat steps, {} artifacts in \
+                     the listed run; seeded in {:.1} s",
+                    s.runs,
+                    s.tasks,
+                    s.beat_tasks,
+                    s.wide_tasks,
+                    s.artifacts(),
+                    seeding.as_secs_f64()
+                );
+            }
+            None => out.push_str("- data: no metadata API scenario chosen, none seeded\n"),
+        }
+        if let Some(ui) = &self.ui {
+            out.push_str(&ui.data_line());
+        }
         let peak = if self.peak_per_level {
             "peak RSS MiB"
         } else {
@@ -114,7 +144,7 @@ impl BackendReport {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {} |",
-                r.scenario.label(),
+                r.label,
                 r.concurrency,
                 r.service.ops,
                 errors(r),
@@ -126,6 +156,9 @@ impl BackendReport {
                 r.direct.quantile_ms(0.99),
                 ratio
             );
+        }
+        if let Some(ws) = self.ui.as_ref().and_then(|u| u.ws.as_ref()) {
+            out.push_str(&ws_table(ws));
         }
         out.push_str(&self.failures());
         out
@@ -140,13 +173,9 @@ impl BackendReport {
                 [("service", &r.service), ("db-only", &r.direct)]
                     .into_iter()
                     .filter_map(move |(side, st)| {
-                        st.first_error.as_ref().map(|e| {
-                            format!(
-                                "- {} at {} ({side}): {e}",
-                                r.scenario.label(),
-                                r.concurrency
-                            )
-                        })
+                        st.first_error
+                            .as_ref()
+                            .map(|e| format!("- {} at {} ({side}): {e}", r.label, r.concurrency))
                     })
             })
             .collect();
@@ -160,4 +189,49 @@ impl BackendReport {
         }
         out
     }
+}
+
+impl UiReport {
+    fn data_line(&self) -> String {
+        let u = &self.sizes;
+        format!(
+            "- UI data: {} runs over {RUN_FLOWS} flows (1 in {RUNNING_ONE_IN} running), a run of {} \
+             finished tasks, a log of {} lines ({:.0} MiB) in a local datastore; seeded in {:.1} s\n",
+            u.runs,
+            u.tasks,
+            u.log_lines,
+            mib(self.log_bytes),
+            self.seeding.as_secs_f64()
+        )
+    }
+}
+
+/// The `/ws` burst as a one-row table under the main one.
+fn ws_table(ws: &WsStats) -> String {
+    let mem = |m: Option<u64>| m.map_or("-".to_owned(), |b| format!("{:.1}", mib(b)));
+    let mut out = "\n| /ws burst | subscribers | task events | writes in flight | writes/s \
+                   | write errors | delivered | subscribers with every event | delivery p50 ms \
+                   | delivery p99 ms | RSS sockets open MiB | peak RSS MiB |\n"
+        .to_owned();
+    out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    let _ = writeln!(
+        out,
+        "| task creations | {} | {} | {BURST_IN_FLIGHT} | {:.0} | {} | {} of {} | {} of {} | {:.2} | {:.2} | {} | {} |",
+        ws.subscribers,
+        ws.writes.ops,
+        ws.writes.rate(),
+        ws.writes.errors,
+        ws.delivery.ops,
+        ws.expected(),
+        ws.complete,
+        ws.subscribers,
+        ws.delivery.quantile_ms(0.5),
+        ws.delivery.quantile_ms(0.99),
+        mem(ws.rss_open),
+        mem(ws.peak)
+    );
+    if let Some(e) = &ws.writes.first_error {
+        let _ = writeln!(out, "\nFirst failed burst write: {e}");
+    }
+    out
 }

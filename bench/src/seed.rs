@@ -84,7 +84,7 @@ async fn seed_steps(
 }
 
 /// Create `count` objects through the service at seeding concurrency; fail on any error.
-async fn bulk<F, Fut>(what: &str, count: usize, op: F) -> anyhow::Result<()>
+pub async fn bulk<F, Fut>(what: &str, count: usize, op: F) -> anyhow::Result<()>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,

@@ -22,6 +22,10 @@ pub struct Server {
     pid: u32,
     log: PathBuf,
     pub http: Http,
+    /// The UI API, under its `/api` prefix.
+    pub ui: Http,
+    /// The UI API's realtime WebSocket.
+    pub ui_ws: String,
     /// Spawn to the first 200 on `/ping`.
     pub ready: Duration,
 }
@@ -41,7 +45,8 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Server {
-    /// Start `bin serve` on free loopback ports over `database`, and wait until it answers.
+    /// Start `bin serve` on free loopback ports over `database` (the UI API's port too), and wait
+    /// until it answers.
     pub async fn start(
         bin: &Path,
         database: &str,
@@ -50,6 +55,7 @@ impl Server {
     ) -> anyhow::Result<Server> {
         let port = free_port()?;
         let migration_port = free_port()?;
+        let ui_port = free_port()?;
         let log_file =
             File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
         let started = Instant::now();
@@ -57,6 +63,7 @@ impl Server {
             .args(["serve", "--host", "127.0.0.1", "--log", "warn"])
             .args(["--port", &port.to_string()])
             .args(["--migration-port", &migration_port.to_string()])
+            .args(["--ui-host", "127.0.0.1", "--ui-port", &ui_port.to_string()])
             .args(["--database", database])
             .args(["--pool-max", &pool_max.to_string()])
             .stdin(Stdio::null())
@@ -71,6 +78,8 @@ impl Server {
             pid,
             log,
             http: Http::new(format!("http://127.0.0.1:{port}")),
+            ui: Http::new(format!("http://127.0.0.1:{ui_port}/api")),
+            ui_ws: format!("ws://127.0.0.1:{ui_port}/api/ws"),
             ready: Duration::ZERO,
         };
         loop {

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use mfstack_store::{DirectPools, OpenOptions, StoreError};
+use mfstack_store::{DirectPools, OpenOptions, Store, StoreError};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use crate::load::drive;
-use crate::report::{BackendReport, Row};
-use crate::scenarios::direct::{direct_call, reset_heartbeats};
-use crate::scenarios::http::service_call;
+use crate::levels::Bench;
+use crate::report::{BackendReport, UiReport};
+use crate::scenarios::ui::{self, UiFixture, UiScenario, WS_LABEL};
 use crate::scenarios::{Fixture, Scenario, Sizes};
 use crate::seed::seed;
 use crate::server::Server;
@@ -25,6 +24,9 @@ pub const LADDER: [usize; 4] = [1, 16, 64, 256];
 /// How long a database-only statement waits for a pool connection (and, on SQLite, for the file
 /// lock). Longer than the service's 5 s, so the baseline queues under overload instead of failing.
 const DIRECT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the restarted server settles before its idle memory is read: the realtime pump
+/// looks up live runs at start.
+const SETTLE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Engine {
@@ -151,6 +153,63 @@ async fn admin(admin_url: &str, sql: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Which scenarios a run covers: those whose label contains `--only`.
+pub struct Chosen {
+    pub api: Vec<Scenario>,
+    pub ui: Vec<UiScenario>,
+    pub ws: bool,
+}
+
+impl Chosen {
+    fn new(only: Option<&str>) -> Self {
+        let wanted = |label: &str| only.is_none_or(|o| label.contains(o));
+        Chosen {
+            api: Scenario::ALL
+                .into_iter()
+                .filter(|s| wanted(s.label()))
+                .collect(),
+            ui: UiScenario::ALL
+                .into_iter()
+                .filter(|s| wanted(s.label()))
+                .collect(),
+            ws: wanted(WS_LABEL),
+        }
+    }
+}
+
+/// The seeded data of the chosen scenarios.
+struct Seeded {
+    api: Option<(Arc<Fixture>, Duration)>,
+    ui: Option<Arc<UiFixture>>,
+}
+
+async fn seed_chosen(
+    server: &Server,
+    chosen: &Chosen,
+    sizes: Sizes,
+    levels: &[usize],
+    datastore: &Path,
+) -> anyhow::Result<Seeded> {
+    let api = if chosen.api.is_empty() {
+        None
+    } else {
+        let started = Instant::now();
+        let fx = seed(&server.http, sizes, levels)
+            .await
+            .context("seeding failed")?;
+        Some((Arc::new(fx), started.elapsed()))
+    };
+    let ui = if chosen.ui.is_empty() && !chosen.ws {
+        None
+    } else {
+        let fx = ui::seed(&server.http, &server.ui, sizes.ui, datastore)
+            .await
+            .context("seeding the UI data failed")?;
+        Some(Arc::new(fx))
+    };
+    Ok(Seeded { api, ui })
+}
+
 /// Everything on one backend.
 async fn backend(
     args: &Args,
@@ -163,6 +222,7 @@ async fn backend(
         Engine::Sqlite => "SQLite",
         Engine::Postgres => "PostgreSQL",
     };
+    let chosen = Chosen::new(args.only.as_deref());
     let log = |n: &str| tmp.join(format!("{}-{n}.log", name.to_lowercase()));
     eprintln!("{name}: starting {}", args.mfstack.display());
     let first = Server::start(&args.mfstack, url, args.pool_max, log("first")).await?;
@@ -178,55 +238,71 @@ async fn backend(
         Engine::Postgres => server_version(url).await,
     };
 
-    let seed_start = Instant::now();
-    let fx = Arc::new(
-        seed(&server.http, sizes, &args.levels)
-            .await
-            .context("seeding failed")?,
-    );
-    let seeding = seed_start.elapsed();
-    eprintln!("{name}: seeded in {:.1} s", seeding.as_secs_f64());
+    let datastore = tmp.join(format!("{}-datastore", name.to_lowercase()));
+    let seeded = seed_chosen(&server, &chosen, sizes, &args.levels, &datastore).await?;
+    eprintln!("{name}: seeded");
     // Restart on the seeded data: the start a long-lived deployment sees.
     server.stop().await?;
     let server = Server::start(&args.mfstack, url, args.pool_max, log("seeded")).await?;
     let ready_existing = server.ready;
+    tokio::time::sleep(SETTLE).await;
+    let idle_seeded = server.memory()?;
     let peak_per_level = server.reset_peak();
 
     eprintln!("{name}: measuring; server pid {}", server.pid());
+    let ui_store = match &seeded.ui {
+        Some(fx) => Some((fx.clone(), open_store(url, args.pool_max).await?)),
+        None => None,
+    };
     let bench = Bench {
         name,
         server: &server,
         db: &db,
-        fx,
+        fx: seeded.api.as_ref().map(|(fx, _)| fx.clone()),
+        ui: ui_store.clone(),
         sizes,
     };
-    let mut rows = Vec::new();
-    let chosen = Scenario::ALL
-        .into_iter()
-        .filter(|s| args.only.as_deref().is_none_or(|o| s.label().contains(o)));
-    for scenario in chosen {
-        for &c in &args.levels {
-            rows.push(bench.level(scenario, c).await?);
-        }
-    }
+    let (rows, ws) = bench.run(&chosen, &args.levels).await?;
     let after = server.memory()?;
     if rows.iter().any(|r| r.service.errors > 0) {
         eprintln!("{name}: server log tail:\n{}", server.log_tail());
     }
     server.stop().await?;
     db.close().await;
+    if let Some((_, store)) = ui_store {
+        store.close().await;
+    }
     Ok(BackendReport {
         name,
         database,
         ready_new,
         ready_existing,
         idle,
+        idle_seeded,
         after,
-        seeding,
+        seeding: seeded.api.map(|(_, d)| d),
         sizes,
         peak_per_level,
         rows,
+        ui: seeded.ui.map(|fx| UiReport {
+            sizes: fx.sizes,
+            log_bytes: fx.log_bytes,
+            seeding: fx.seeding,
+            ws,
+        }),
     })
+}
+
+/// The store on `url` as the UI API uses it, for the UI scenarios' baseline.
+async fn open_store(url: &str, pool_max: u32) -> anyhow::Result<Arc<dyn Store>> {
+    let options = OpenOptions {
+        pool_max,
+        acquire_timeout: DIRECT_ACQUIRE_TIMEOUT,
+        ..OpenOptions::default()
+    };
+    mfstack_store::open(url, &options)
+        .await
+        .context("cannot open the store in process")
 }
 
 /// The store's own pools on `url`, sized as the service's, for the database-only side.
@@ -251,71 +327,5 @@ async fn server_version(url: &str) -> String {
     match version.await {
         Ok(v) => format!("server {v}"),
         Err(_) => "server version unknown".to_owned(),
-    }
-}
-
-/// What every level on one backend works with.
-struct Bench<'a> {
-    name: &'static str,
-    server: &'a Server,
-    db: &'a DirectPools,
-    fx: Arc<Fixture>,
-    sizes: Sizes,
-}
-
-impl Bench<'_> {
-    /// One level: `c` requests in flight through the service, then the same straight to the
-    /// database.
-    async fn level(&self, scenario: Scenario, c: usize) -> anyhow::Result<Row> {
-        let mut limits = self.sizes.limits(scenario);
-        if scenario == Scenario::HeartbeatWide {
-            limits.count = limits.count.min(self.fx.wide_per_level());
-        }
-        self.reset(scenario).await?;
-        self.server.reset_peak();
-        let tag = Arc::<str>::from(format!("s{c}"));
-        let (fx, http) = (self.fx.clone(), self.server.http.clone());
-        let service = drive(c, limits, move |i| {
-            let (fx, http, t) = (fx.clone(), http.clone(), tag.clone());
-            async move { service_call(scenario, &fx, &http, &t, i).await }
-        })
-        .await;
-        let peak = self.server.memory().ok().map(|m| m.peak);
-
-        self.reset(scenario).await?;
-        let tag = Arc::<str>::from(format!("d{c}"));
-        let (fx, pools) = (self.fx.clone(), self.db.clone());
-        let direct = drive(c, limits, move |i| {
-            let (fx, db, t) = (fx.clone(), pools.clone(), tag.clone());
-            async move { direct_call(scenario, &fx, &db, &t, i).await }
-        })
-        .await;
-        eprintln!(
-            "{}: {} at {c}: {:.0} req/s (p99 {:.2} ms, {} errors); db-only {:.0}/s ({} errors)",
-            self.name,
-            scenario.label(),
-            service.rate(),
-            service.quantile_ms(0.99),
-            service.errors,
-            direct.rate(),
-            direct.errors
-        );
-        Ok(Row {
-            scenario,
-            concurrency: c,
-            service,
-            peak,
-            direct,
-        })
-    }
-
-    /// Before each side of a heartbeat level, clear the beats the last one left.
-    async fn reset(&self, scenario: Scenario) -> anyhow::Result<()> {
-        if scenario == Scenario::Heartbeat {
-            reset_heartbeats(&self.fx, self.db)
-                .await
-                .map_err(anyhow::Error::msg)?;
-        }
-        Ok(())
     }
 }

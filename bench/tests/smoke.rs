@@ -1,11 +1,11 @@
 //! The benchmark's smoke mode against the debug `mfstack`: it must finish, exit 0, and print a row
-//! for every scenario at every level, on SQLite always and on PostgreSQL when
-//! `MFSTACK_TEST_POSTGRES_URL` is set.
+//! for every scenario at every level and the `/ws` burst with every event delivered, on SQLite
+//! always and on PostgreSQL when `MFSTACK_TEST_POSTGRES_URL` is set.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-const SCENARIOS: [&str; 9] = [
+const SCENARIOS: [&str; 12] = [
     "run create",
     "task create",
     "task heartbeat, 1k-task step",
@@ -15,6 +15,9 @@ const SCENARIOS: [&str; 9] = [
     "list step tasks",
     "list run artifacts",
     "list runs ?status=running",
+    "ui home page /api/runs",
+    "ui run tasks, 1000 per page",
+    "ui log page 1, newest first",
 ];
 
 /// The `mfstack` binary under test: `MFSTACK_BIN`, else the workspace's debug build.
@@ -45,6 +48,25 @@ fn assert_rows(table: &str) {
             );
         }
     }
+    assert_burst_delivered(table);
+}
+
+/// The `/ws` burst's row says every subscriber got every event.
+fn assert_burst_delivered(table: &str) {
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("| task creations | "))
+        .unwrap_or_else(|| panic!("no /ws burst row in:\n{table}"));
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    let (subscribers, delivered, complete) = (cells[2], cells[7], cells[8]);
+    let (got, owed) = delivered.split_once(" of ").expect("delivered as N of M");
+    assert_eq!(got, owed, "missing deliveries in:\n{row}");
+    assert_ne!(got, "0", "nothing delivered in:\n{row}");
+    assert_eq!(
+        complete,
+        format!("{subscribers} of {subscribers}"),
+        "a subscriber missed events in:\n{row}"
+    );
 }
 
 #[test]

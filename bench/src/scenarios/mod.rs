@@ -5,8 +5,9 @@
 pub mod direct;
 pub mod http;
 mod sizes;
+pub mod ui;
 
-pub use sizes::Sizes;
+pub use sizes::{Sizes, UiSizes};
 
 /// Rows per artifact or metadata post.
 pub const BATCH: usize = 10;

@@ -26,6 +26,28 @@ pub struct Sizes {
     pub list_artifacts: Limits,
     /// The status-filtered runs listing.
     pub list_runs: Limits,
+    /// The UI backend's data and levels (issue 11).
+    pub ui: UiSizes,
+}
+
+/// What the UI scenarios read, and how much each level may do.
+#[derive(Debug, Clone, Copy)]
+pub struct UiSizes {
+    /// Runs the home page lists from, spread over a few flows.
+    pub runs: usize,
+    /// Tasks of the run whose task pages are read.
+    pub tasks: usize,
+    /// Rows per page of that listing (`_limit`).
+    pub task_page: usize,
+    /// Lines of the log whose first page is read.
+    pub log_lines: usize,
+    /// Open `/ws` subscribers.
+    pub subscribers: usize,
+    /// Task creations of the burst every subscriber should hear of.
+    pub events: usize,
+    pub home_page: Limits,
+    pub run_tasks: Limits,
+    pub log_page: Limits,
 }
 
 const fn limits(count: usize, secs: u64) -> Limits {
@@ -49,6 +71,17 @@ impl Sizes {
         list_tasks: limits(400, 8),
         list_artifacts: limits(200, 15),
         list_runs: limits(2_000, 5),
+        ui: UiSizes {
+            runs: 100_000,
+            tasks: 5_000,
+            task_page: 1_000,
+            log_lines: 1_000_000,
+            subscribers: 100,
+            events: 1_000,
+            home_page: limits(2_000, 5),
+            run_tasks: limits(200, 8),
+            log_page: limits(100, 10),
+        },
     };
 
     /// Tiny volumes that check the benchmark works.
@@ -64,6 +97,17 @@ impl Sizes {
         list_tasks: limits(20, 2),
         list_artifacts: limits(10, 2),
         list_runs: limits(20, 2),
+        ui: UiSizes {
+            runs: 40,
+            tasks: 30,
+            task_page: 10,
+            log_lines: 3_000,
+            subscribers: 5,
+            events: 20,
+            home_page: limits(20, 2),
+            run_tasks: limits(20, 2),
+            log_page: limits(10, 2),
+        },
     };
 
     /// Artifacts in the artifact run.
