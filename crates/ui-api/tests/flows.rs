@@ -320,9 +320,14 @@ async fn check_tasks_and_datastore(s: &Stack) {
         .as_str()
         .expect("a card")
         .to_owned();
-    let (code, html) = get(&s.ui, &format!("{fan}/cards/{hash}")).await;
-    assert_eq!(code, StatusCode::OK);
-    assert!(String::from_utf8_lossy(&html).contains("<html"));
+    // The front end's card iframe adds `embed` and `invalidate`; the plain URL is its link.
+    for query in ["", "?embed=true&invalidate=true"] {
+        let (code, html) = get(&s.ui, &format!("{fan}/cards/{hash}{query}")).await;
+        assert_eq!(code, StatusCode::OK, "{query}");
+        assert!(String::from_utf8_lossy(&html).contains("<html"));
+    }
+    // The run header asks for the run's metadata with no filter too (beyond spec section 10).
+    assert!(!rows(&json(&s.ui, &format!("{run}/metadata")).await, "").is_empty());
     let local = json(&s.ui, &format!("{run}/artifacts?ds_type=local&_limit=1")).await;
     assert_eq!(rows(&local, "").len(), 1);
     assert!(local["links"]["next"].is_string());
