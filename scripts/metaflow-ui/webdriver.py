@@ -60,7 +60,12 @@ class Browser:
             "goog:chromeOptions": options,
             "goog:loggingPrefs": {"performance": "ALL", "browser": "ALL"},
         }
-        answer = self._call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})
+        try:
+            answer = self._call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})
+        except RuntimeError:
+            self.driver.kill()
+            self.driver.wait()
+            raise
         self.session = f"/session/{answer['sessionId']}"
 
     def _driver_up(self):
