@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tarfile
 import time
@@ -30,8 +31,11 @@ from test_deploy_moto import aws  # noqa: F401 (fixture)
 STATIC = Path(os.environ.get("MFSTACK_STATIC_BIN", ROOT / "target/x86_64-unknown-linux-gnu/release/mfstack"))
 ECR_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mfstack"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-# What the runtime adds to a container's /etc, so that names resolve as in a task.
+# What every container runtime adds to the image's root: /etc/hosts and /etc/resolv.conf, so that
+# names resolve as in a task, and the OCI runtime spec's default devices (random numbers come from
+# /dev/urandom when the C library's getrandom cannot be looked up, as in a static binary).
 RUNTIME_ETC = {"hosts": "127.0.0.1 localhost\n", "resolv.conf": "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n"}
+RUNTIME_DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}
 
 
 @pytest.fixture
@@ -42,6 +46,11 @@ def static_bin():
         if os.environ.get("CI"):
             pytest.fail(f"{STATIC} is missing: scripts/test builds it ({build})")
         pytest.skip(f"{STATIC} is missing; build it with {build}")
+    if os.geteuid() != 0:
+        # CI runs as root; chroot is how the image runs with no host library in sight.
+        if os.environ.get("CI"):
+            pytest.fail("the image test runs the image in a chroot, which needs root")
+        pytest.skip("the image test runs the image in a chroot, which needs root")
     return STATIC
 
 
@@ -109,7 +118,8 @@ def pull(registry, digest: str, into: Path) -> dict:
 def run_in_image(root: Path, config: dict, *args: str, env=None, **kw) -> subprocess.Popen:
     """Start the image's entrypoint with `args` as the runtime would: its user, its environment."""
     image_env = dict(e.split("=", 1) for e in config["config"]["Env"])
-    cmd = ["chroot", f"--userspec={config['config']['User']}", str(root), *config["config"]["Entrypoint"], *args]
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    cmd = [chroot, f"--userspec={config['config']['User']}", str(root), *config["config"]["Entrypoint"], *args]
     return subprocess.Popen(cmd, env={**image_env, **(env or {})}, **kw)
 
 
@@ -178,6 +188,10 @@ def test_deploy_publishes_the_image_it_runs_from_an_empty_root_and_pushes_only_w
 def check_runs_from_the_image(root: Path, config: dict, tmp_path: Path) -> None:
     for name, text in RUNTIME_ETC.items():
         (root / "etc" / name).write_text(text)
+    (root / "dev").mkdir()
+    for name, (major, minor) in RUNTIME_DEVICES.items():
+        os.mknod(root / "dev" / name, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        os.chmod(root / "dev" / name, 0o666)
     version = run_in_image(root, config, "--version", stdout=subprocess.PIPE, text=True)
     out, _ = version.communicate(timeout=30)
     assert version.returncode == 0 and out.startswith("mfstack "), out
