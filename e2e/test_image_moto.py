@@ -110,8 +110,10 @@ def pull(registry, digest: str, into: Path) -> dict:
         raw = gzip.decompress(blob(layer))
         assert "sha256:" + hashlib.sha256(raw).hexdigest() == diff_id
         with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
-            # Our own image, digests checked: keep modes as they are (the sticky /tmp).
-            tar.extractall(into, filter="fully_trusted")
+            # Our own image, digests checked: keep modes as they are (the sticky /tmp). Pythons
+            # before PEP 706 have no filters and keep them anyway.
+            trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+            tar.extractall(into, **trusted)
     return config
 
 
