@@ -81,7 +81,7 @@ pub struct ArtifactError {
 }
 
 impl ArtifactError {
-    fn new(id: ArtifactErrorKind, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(id: ArtifactErrorKind, detail: impl Into<String>) -> Self {
         Self {
             id,
             detail: detail.into(),
@@ -110,6 +110,22 @@ async fn load_value(
     artifact: &ArtifactRef,
     limit: u64,
 ) -> Result<PyValue, ArtifactError> {
+    load(storage, artifact, limit, |pickle| {
+        pyvalue::decode(pickle).map_err(|e| {
+            ArtifactError::new(ArtifactErrorKind::ArtifactUnpickleFailed, e.to_string())
+        })
+    })
+    .await
+}
+
+/// Reads the blob of `artifact` (compressed size at most `limit`) and hands its checked pickle to
+/// `decode`.
+pub(crate) async fn load<T: Send + 'static>(
+    storage: &Storage,
+    artifact: &ArtifactRef,
+    limit: u64,
+    decode: fn(&[u8]) -> Result<T, ArtifactError>,
+) -> Result<T, ArtifactError> {
     let location = artifact.blob_location().map_err(storage_error)?;
     let blob = storage
         .get_immutable(&location, limit)
@@ -117,7 +133,7 @@ async fn load_value(
         .map_err(storage_error)?;
     let config = storage.config().clone();
     // Decoding is CPU work on up to the configured limits: keep it off the async workers.
-    tokio::task::spawn_blocking(move || decode_blob(&blob, &config))
+    tokio::task::spawn_blocking(move || decode(&checked_pickle(&blob, &config)?))
         .await
         .unwrap_or_else(|e| {
             Err(ArtifactError::new(
@@ -127,11 +143,9 @@ async fn load_value(
         })
 }
 
-/// Decodes one blob (gzip + pickle) within the configured limits.
-pub(crate) fn decode_blob(
-    blob: &[u8],
-    config: &crate::DatastoreConfig,
-) -> Result<PyValue, ArtifactError> {
+/// The pickle inside one blob (gzip + pickle), once it is known to decode within the configured
+/// limits.
+fn checked_pickle(blob: &[u8], config: &crate::DatastoreConfig) -> Result<Vec<u8>, ArtifactError> {
     use ArtifactErrorKind::*;
     let pickle = blob::unpack(blob, config.max_decompressed_bytes).map_err(|e| match e {
         Unpack::TooLarge => ArtifactError::new(ArtifactTooLarge, "decompresses past the limit"),
@@ -147,7 +161,7 @@ pub(crate) fn decode_blob(
         }
         Refusal::Malformed(reason) => ArtifactError::new(ArtifactUnpickleFailed, reason),
     })?;
-    pyvalue::decode(&pickle).map_err(|e| ArtifactError::new(ArtifactUnpickleFailed, e.to_string()))
+    Ok(pickle)
 }
 
 pub(crate) async fn content(storage: &Storage, artifact: &ArtifactRef) -> ArtifactContent {

@@ -1,6 +1,7 @@
 //! Reads Metaflow's datastore, local or S3: artifact content rendered as Python's `str()`, run
-//! parameters, the DAG from `_graph_info`, task logs (both MFLog sources merged by time, paged and
-//! streamed) and cards. Blob locations come from metadata rows (spec `ui-api.md` §7), never guessed.
+//! parameters, the DAG from `_graph_info`, a task's foreach index, task logs (both MFLog sources
+//! merged by time, paged and streamed) and cards. Blob locations come from metadata rows (spec
+//! `ui-api.md` §7), never guessed.
 //!
 //! A value that cannot be decoded is an [`ArtifactError`] entry, never a failed call; hostile blobs
 //! are bounded by the compressed size limit, a decompressed size limit and a limit on the decoded
@@ -10,6 +11,7 @@ mod artifacts;
 mod blob;
 mod cards;
 mod config;
+mod foreach;
 mod location;
 mod logs;
 mod pickle_guard;
@@ -103,6 +105,13 @@ impl Datastore {
     /// unreadable is an [`ArtifactError`] entry.
     pub async fn artifact_content(&self, artifact: &ArtifactRef) -> ArtifactContent {
         artifacts::content(&self.storage, artifact).await
+    }
+
+    /// The index of the innermost foreach a task runs in, from its `_foreach_stack` artifact, as
+    /// Metaflow's `Task.index` gives it. `None` outside a foreach, and when the artifact cannot be
+    /// read or decoded within the artifact limits.
+    pub async fn foreach_index(&self, foreach_stack: &ArtifactRef) -> Option<i64> {
+        foreach::innermost_index(&self.storage, foreach_stack).await
     }
 
     /// The run's parameters from the artifacts of its `_parameters` task, as JSON values by name;

@@ -116,6 +116,21 @@ async fn hostile_blobs_become_error_entries() {
     };
     assert_eq!(error_id(&ds, &bad_sha).await, ArtifactInvalidLocation);
 
+    // Read as a foreach stack, each is no index rather than an error.
+    for hostile in [
+        &ok,
+        &truncated,
+        &not_pickle,
+        &bomb,
+        &deep,
+        &too_large,
+        &missing,
+        &bad_sha,
+    ] {
+        assert_eq!(ds.foreach_index(hostile).await, None, "{}", hostile.sha);
+    }
+    assert_eq!(small.foreach_index(&gzip_bomb).await, None);
+
     let ok_again = ds.parameters(&[ok, not_pickle.clone()]).await;
     assert_eq!(ok_again["aa01"], "hello world!");
     assert!(ok_again["aa03"].is_string());

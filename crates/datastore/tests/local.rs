@@ -78,6 +78,12 @@ async fn cards() {
 }
 
 #[tokio::test]
+async fn foreach_indices() {
+    let Some(f) = fixture() else { return };
+    checks::foreach_indices_match_the_client(&datastore(), &f.dump).await;
+}
+
+#[tokio::test]
 async fn failing_step_logs_its_traceback() {
     let Some(f) = fixture() else { return };
     let ds = datastore();

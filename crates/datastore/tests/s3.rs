@@ -119,4 +119,5 @@ async fn s3_datastore_reads_what_a_flow_wrote() {
     checks::parameters_and_dag(&ds, &dump).await;
     checks::logs_match_the_client(&ds, &dump).await;
     checks::cards_match_the_client(&ds, &dump).await;
+    checks::foreach_indices_match_the_client(&ds, &dump).await;
 }

@@ -200,3 +200,25 @@ pub async fn cards_match_the_client(ds: &Datastore, dump: &Value) {
             .is_empty()
     );
 }
+
+/// Each task's innermost foreach index is the one Metaflow's `Task.index` gives, and `None`
+/// outside the foreach (issue 11).
+pub async fn foreach_indices_match_the_client(ds: &Datastore, dump: &Value) {
+    let mut indices = Vec::new();
+    for task in dump["tasks"].as_array().unwrap() {
+        let index = ds
+            .foreach_index(&artifact(FLOW, &task["foreach_stack"]))
+            .await;
+        assert_eq!(
+            serde_json::to_value(index).unwrap(),
+            task["index"],
+            "task {}",
+            task["task"]
+        );
+        if task["step"] == "work" {
+            indices.push(index.unwrap());
+        }
+    }
+    indices.sort();
+    assert_eq!(indices, [0, 1, 2]);
+}

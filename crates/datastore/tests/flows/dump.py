@@ -14,6 +14,10 @@ def cards(task):
         return []
 
 
+def ref(artifact):
+    return {k: artifact._object[k] for k in ("name", "location", "sha")}
+
+
 namespace(None)
 run = Run(sys.argv[1])
 out = {"run": run.id, "tasks": []}
@@ -48,6 +52,8 @@ for step in run:
                 "task": task.id,
                 "ds_type": meta.get("ds-type"),
                 "ds_root": meta.get("ds-root"),
+                "index": task.index,
+                "foreach_stack": ref(task["_foreach_stack"]),
                 "attempts": attempts,
                 "artifacts": artifacts,
                 "cards": cards(task),
@@ -57,6 +63,5 @@ params = Step("%s/_parameters" % run.pathspec).task
 out["parameters"] = [
     {"name": a.id, "location": a._object["location"], "sha": a._object["sha"]} for a in params
 ]
-graph_info = DataArtifact("%s/_graph_info" % params.pathspec)._object
-out["graph_info"] = {k: graph_info[k] for k in ("name", "location", "sha")}
+out["graph_info"] = ref(DataArtifact("%s/_graph_info" % params.pathspec))
 json.dump(out, sys.stdout)
