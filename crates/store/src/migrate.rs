@@ -67,11 +67,14 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     20260706000001 => "20260706000001_add_flow_cursor_composite_index.sql",
     20260706000002 => "20260706000002_add_task_cursor_composite_index.sql",
     20260706000003 => "20260706000003_add_metadata_cursor_composite_index.sql",
+    20261202000000 => "20261202000000_add_metadata_step_field_index.sql",
 );
 
-/// SQLite has no history to stay compatible with: one file creates the final schema.
+/// SQLite has no history to stay compatible with: the first file creates the schema, later ones
+/// add what the UI listings need to databases created before them.
 const SQLITE: &[Migration] = migrations!("sqlite":
     1 => "1_create_tables.sql",
+    2 => "2_add_ui_listing_indexes.sql",
 );
 
 /// Key of the PostgreSQL advisory lock that serialises upgrades across service instances.
@@ -356,10 +359,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn postgres_history_is_the_thirteen_goose_versions_in_order() {
-        assert_eq!(POSTGRES.len(), 13);
+    fn postgres_history_is_the_goose_versions_in_order() {
+        assert_eq!(POSTGRES.len(), 14);
         assert!(POSTGRES.windows(2).all(|w| w[0].version < w[1].version));
-        assert_eq!(POSTGRES.last().unwrap().version, 20260706000003);
+        assert_eq!(POSTGRES.last().unwrap().version, 20261202000000);
         assert!(POSTGRES[0].transactional() && !POSTGRES[4].transactional());
     }
 
@@ -374,13 +377,13 @@ mod tests {
     fn status_lists_what_is_pending() {
         let s = status_of(Dialect::Postgres, 20230118020300);
         assert!(!s.is_up_to_date && s.migration_in_progress);
-        assert_eq!(s.unapplied_migrations.len(), 5);
-        assert_eq!(s.db_schema_versions.len(), 13);
+        assert_eq!(s.unapplied_migrations.len(), 6);
+        assert_eq!(s.db_schema_versions.len(), 14);
         assert_eq!(
             status_of(Dialect::Postgres, 0).unapplied_migrations.len(),
-            13
+            14
         );
-        assert!(status_of(Dialect::Postgres, 20260706000003).is_up_to_date);
+        assert!(status_of(Dialect::Postgres, 20261202000000).is_up_to_date);
     }
 
     #[test]
@@ -389,7 +392,8 @@ mod tests {
         assert_eq!(name(0).as_deref(), Some("v_1_0_1"));
         assert_eq!(name(1).as_deref(), Some("v_1_0_1"));
         assert_eq!(name(20230118020300).as_deref(), Some("20230118020300"));
-        assert_eq!(name(20260706000003).as_deref(), Some("latest"));
+        assert_eq!(name(20260706000003).as_deref(), Some("20260706000003"));
+        assert_eq!(name(20261202000000).as_deref(), Some("latest"));
         assert_eq!(name(42), None);
     }
 

@@ -139,7 +139,7 @@ async fn goose_migrated_database_is_served_and_mfstack_migrated_one_matches_it()
         .unwrap();
     let status = store.schema_status().await.unwrap();
     assert!(status.is_up_to_date, "{status:?}");
-    assert_eq!(status.current_version, "20260706000003");
+    assert_eq!(status.current_version, "20261202000000");
     assert!(
         store.upgrade().await.unwrap().applied.is_empty(),
         "nothing to do on a goose-migrated database"
@@ -184,12 +184,12 @@ async fn a_database_stopped_part_way_is_reported_then_upgraded() {
     let status = store.schema_status().await.unwrap();
     assert!(!status.is_up_to_date);
     assert_eq!(status.current_version, "20230118020300");
-    assert_eq!(status.unapplied_migrations.len(), 5);
+    assert_eq!(status.unapplied_migrations.len(), 6);
     // Two upgrades at once: the advisory lock lets one do the work, the other finds nothing to do.
     let (a, b) = tokio::join!(store.upgrade(), store.upgrade());
     let mut applied = [a.unwrap().applied.len(), b.unwrap().applied.len()];
     applied.sort();
-    assert_eq!(applied, [0, 5]);
+    assert_eq!(applied, [0, 6]);
     assert!(store.schema_status().await.unwrap().is_up_to_date);
     store.close().await;
 }
