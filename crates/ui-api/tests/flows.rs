@@ -163,6 +163,7 @@ async fn real_flows_read_back_through_every_route() {
     for s in stacks().await {
         check_runs(&s).await;
         check_tasks_and_datastore(&s).await;
+        check_foreach_labels(&s).await;
         check_grammar_and_hostile_input(&s).await;
         check_admin(&s).await;
         heartbeat::check_transitions(&s.store, &s.url, &s.ui).await;
@@ -333,6 +334,44 @@ async fn check_tasks_and_datastore(s: &Stack) {
     assert!(local["links"]["next"].is_string());
     let names = json(&s.ui, &format!("{run}/steps/autocomplete?step_name:co=fl")).await;
     assert_eq!(names["data"], serde_json::json!(["flaky"]));
+}
+
+/// Issue 11: with `postprocess=true` a task inside the foreach gets `<task_id>[<index>]`, others
+/// get no label, and without postprocessing nobody does.
+async fn check_foreach_labels(s: &Stack) {
+    let n = latest(s, "UiTestFlow").await;
+    let run = format!("/api/flows/UiTestFlow/runs/{n}");
+    let path = format!("{run}/tasks?_order=%2Bts_epoch&_limit=1000&postprocess=true");
+    let tasks = json(&s.ui, &path).await;
+    let mut indices = Vec::new();
+    for task in rows(&tasks, &path) {
+        if task["step_name"] != "fan" {
+            assert!(task.get("foreach_label").is_none(), "{}: {task}", s.engine);
+            continue;
+        }
+        let label = task["foreach_label"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{task}"));
+        let prefix = format!("{}[", task["task_id"]);
+        let index = label
+            .strip_prefix(&prefix)
+            .and_then(|l| l.strip_suffix(']'));
+        indices.push(index.unwrap_or_else(|| panic!("{label}")).to_owned());
+    }
+    indices.sort();
+    assert_eq!(indices, ["0", "1", "2"], "{}", s.engine);
+
+    let fan = json(&s.ui, &format!("{run}/steps/fan/tasks?postprocess=true")).await;
+    let fan = &rows(&fan, "")[0];
+    let task = format!("{run}/steps/fan/tasks/{}", fan["task_id"]);
+    let one = json(&s.ui, &format!("{task}?postprocess=true")).await;
+    assert_eq!(one["data"]["foreach_label"], fan["foreach_label"], "{one}");
+    let plain = json(&s.ui, &task).await;
+    assert!(plain["data"].get("foreach_label").is_none(), "{plain}");
+    let end = json(&s.ui, &format!("{run}/steps/end/tasks")).await;
+    let end = format!("{run}/steps/end/tasks/{}", rows(&end, "")[0]["task_id"]);
+    let attempts = json(&s.ui, &format!("{end}/attempts?postprocess=true")).await;
+    assert!(rows(&attempts, "")[0].get("foreach_label").is_none());
 }
 
 async fn check_grammar_and_hostile_input(s: &Stack) {
