@@ -107,10 +107,10 @@ impl Bench<'_> {
     ) -> Row {
         let limits = scenario.limits(&fx.sizes);
         self.server.reset_peak();
-        let (f, http) = (fx.clone(), self.server.ui.clone());
+        let (f, http, web) = (fx.clone(), self.server.ui.clone(), self.server.web.clone());
         let service = drive(c, limits, move |i| {
-            let (fx, http) = (f.clone(), http.clone());
-            async move { ui::service_call(scenario, &fx, &http, i).await }
+            let (fx, http, web) = (f.clone(), http.clone(), web.clone());
+            async move { ui::service_call(scenario, &fx, &http, &web, i).await }
         })
         .await;
         let peak = self.server.memory().ok().map(|m| m.peak);

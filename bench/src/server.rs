@@ -24,6 +24,8 @@ pub struct Server {
     pub http: Http,
     /// The UI API, under its `/api` prefix.
     pub ui: Http,
+    /// The web UI, at the UI port's root.
+    pub web: Http,
     /// The UI API's realtime WebSocket.
     pub ui_ws: String,
     /// Spawn to the first 200 on `/ping`.
@@ -79,6 +81,7 @@ impl Server {
             log,
             http: Http::new(format!("http://127.0.0.1:{port}")),
             ui: Http::new(format!("http://127.0.0.1:{ui_port}/api")),
+            web: Http::new(format!("http://127.0.0.1:{ui_port}")),
             ui_ws: format!("ws://127.0.0.1:{ui_port}/api/ws"),
             ready: Duration::ZERO,
         };

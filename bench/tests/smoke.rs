@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const SCENARIOS: [&str; 12] = [
+const SCENARIOS: [&str; 14] = [
     "run create",
     "task create",
     "task heartbeat, 1k-task step",
@@ -18,6 +18,8 @@ const SCENARIOS: [&str; 12] = [
     "ui home page /api/runs",
     "ui run tasks, 1000 per page",
     "ui log page 1, newest first",
+    "ui web runs page /",
+    "ui web run page, every task",
 ];
 
 /// The `mfstack` binary under test: `MFSTACK_BIN`, else the workspace's debug build.

@@ -1,5 +1,6 @@
 //! The UI backend's scenarios (issue 11), through the UI API as metaflow-ui sends them: the home
-//! page's runs listing, a run's task pages and the first page of a long log. Each has a baseline
+//! page's runs listing, a run's task pages and the first page of a long log; and mfstack's own web
+//! pages (issue 12) over the same data: the runs page and the wide run's page. Each has a baseline
 //! without the service: the store's own UI queries called in process (the store exposes no
 //! statement text for them), and for the log, its files read to the end. The `/ws` burst is in
 //! [`ws`]; the data all of them read is seeded by [`seed`].
@@ -41,19 +42,28 @@ pub fn run_flow(k: usize) -> String {
     format!("BenchUiFlow{}", k % RUN_FLOWS)
 }
 
+/// Rows of the web runs page (`mfstack_web`'s page size).
+const WEB_RUNS_ROWS: u32 = 50;
+/// Attempts the web run page reads at most (`mfstack_web`'s limit).
+const WEB_RUN_ATTEMPTS: u32 = 10_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UiScenario {
     HomePage,
     RunTasks,
     LogPage,
+    WebRunsPage,
+    WebRunPage,
 }
 
 impl UiScenario {
     /// Every UI scenario, in the order they run.
-    pub const ALL: [UiScenario; 3] = [
+    pub const ALL: [UiScenario; 5] = [
         UiScenario::HomePage,
         UiScenario::RunTasks,
         UiScenario::LogPage,
+        UiScenario::WebRunsPage,
+        UiScenario::WebRunPage,
     ];
 
     /// Row label in the tables, and what `--only` matches.
@@ -62,6 +72,8 @@ impl UiScenario {
             UiScenario::HomePage => "ui home page /api/runs",
             UiScenario::RunTasks => "ui run tasks, 1000 per page",
             UiScenario::LogPage => "ui log page 1, newest first",
+            UiScenario::WebRunsPage => "ui web runs page /",
+            UiScenario::WebRunPage => "ui web run page, every task",
         }
     }
 
@@ -71,6 +83,8 @@ impl UiScenario {
             UiScenario::HomePage => sizes.home_page,
             UiScenario::RunTasks => sizes.run_tasks,
             UiScenario::LogPage => sizes.log_page,
+            UiScenario::WebRunsPage => sizes.home_page,
+            UiScenario::WebRunPage => sizes.run_tasks,
         }
     }
 }
@@ -121,17 +135,24 @@ impl UiFixture {
     }
 }
 
-/// One request of `s` through the UI API (`ui` is its `/api` base).
+/// One request of `s` through the UI API (`ui` is its `/api` base) or the web UI (`web`, the
+/// UI port's root).
 pub async fn service_call(
     s: UiScenario,
     fx: &UiFixture,
     ui: &Http,
+    web: &Http,
     i: usize,
 ) -> Result<(), String> {
     let path = match s {
         UiScenario::HomePage => HOME_PAGE.to_owned(),
         UiScenario::RunTasks => fx.tasks_path(fx.task_page(i)),
         UiScenario::LogPage => fx.log_path(),
+        UiScenario::WebRunsPage => return web.get_ok("/").await.map(drop),
+        UiScenario::WebRunPage => {
+            let path = format!("/flows/{TASKS_FLOW}/runs/{}", fx.tasks_run);
+            return web.get_ok(&path).await.map(drop);
+        }
     };
     ui.get_ok(&path).await.map(drop)
 }
@@ -163,6 +184,18 @@ pub async fn direct_call(
                 .map(drop)
                 .map_err(|e| e.to_string())
         }
+        UiScenario::WebRunsPage => {
+            let query = UiQuery {
+                limit: WEB_RUNS_ROWS,
+                ..home_query()
+            };
+            store
+                .ui_runs(None, &query)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+        UiScenario::WebRunPage => web_run_page_reads(fx, store).await,
         UiScenario::LogPage => {
             let files = fx.log_files.clone();
             tokio::task::spawn_blocking(move || count_lines(&files))
@@ -171,6 +204,27 @@ pub async fn direct_call(
                 .map(drop)
         }
     }
+}
+
+/// The store reads of the web run page: the run, its steps, and every attempt of every task.
+async fn web_run_page_reads(fx: &UiFixture, store: &dyn Store) -> Result<(), String> {
+    let err = |e: mfstack_store::StoreError| e.to_string();
+    let run = store
+        .get_run(TASKS_FLOW, &RunKey::Number(fx.tasks_run))
+        .await
+        .map_err(err)?
+        .ok_or("the task run is gone")?;
+    store.ui_run(&run).await.map_err(err)?;
+    store
+        .ui_steps(&run, None, &UiQuery::first(1000))
+        .await
+        .map_err(err)?;
+    let attempts = UiQuery::first(WEB_RUN_ATTEMPTS);
+    store
+        .ui_tasks(&run, TaskScope::default(), &attempts)
+        .await
+        .map(drop)
+        .map_err(err)
 }
 
 /// `_order=-ts_epoch&_limit=30&_group_limit=31&_page=1` as the UI API parses it.
