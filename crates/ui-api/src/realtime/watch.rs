@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use mfstack_store::{Change, Store, UiQuery};
 use serde_json::Value;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
 
 use super::events::{self, Event, Op, now_ms};
 use super::hub::Realtime;
@@ -16,6 +19,9 @@ use super::hub::Realtime;
 const MAX_WATCHED: usize = 10_000;
 /// Live runs looked up when the pump starts, to watch work begun before this process.
 const SEEDED_RUNS: u32 = 1000;
+/// Most changes resolved together: a burst of writes is read back concurrently, through the
+/// store's pool, instead of one row after another.
+const RESOLVE_AT_ONCE: usize = 16;
 /// How long a row without any heartbeat waits between checks.
 const NO_HEARTBEAT_RECHECK_MS: i64 = 60_000;
 
@@ -172,11 +178,15 @@ impl Pump {
         }
     }
 
-    async fn change(&mut self, change: &Change) {
+    /// Events go out in the order of the changes, though their rows are read concurrently.
+    async fn changes(&mut self, batch: &[Change]) {
         if !self.realtime.interested() {
             return;
         }
-        for event in events::resolve(&*self.store, change).await {
+        let store = &*self.store;
+        let resolved =
+            futures_util::future::join_all(batch.iter().map(|c| events::resolve(store, c))).await;
+        for event in resolved.into_iter().flatten() {
             self.emit(event);
         }
     }
@@ -203,13 +213,28 @@ pub async fn pump(
     loop {
         tokio::select! {
             received = changes.recv() => match received {
-                Ok(change) => pump.change(&change).await,
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "the realtime channel fell behind the writes; events were lost");
+                Ok(change) => {
+                    let mut batch = vec![change];
+                    while batch.len() < RESOLVE_AT_ONCE {
+                        match changes.try_recv() {
+                            Ok(change) => batch.push(change),
+                            Err(TryRecvError::Lagged(missed)) => lagged(missed),
+                            Err(_) => break,
+                        }
+                    }
+                    pump.changes(&batch).await;
                 }
+                Err(RecvError::Lagged(missed)) => lagged(missed),
                 Err(RecvError::Closed) => return,
             },
             _ = ticks.tick() => pump.check().await,
         }
     }
+}
+
+fn lagged(missed: u64) {
+    tracing::warn!(
+        missed,
+        "the realtime channel fell behind the writes; events were lost"
+    );
 }
