@@ -341,13 +341,23 @@ async fn cards(State(state): State<UiState>, Path(p): TaskPathParams, request: R
         .await
         .map_err(|e| failed("card-error", e))?;
     let q = grammar::query(&request, LOG_LIMITS, &["attempt_id"])?;
+    // Like logs, a card list knows its page count (§2), so `last` is set.
+    let pages = (cards.len() as u64).div_ceil(u64::from(q.limit)).max(1);
     let start = (q.page as usize - 1).saturating_mul(q.limit as usize);
     let page: Vec<_> = cards
         .into_iter()
         .skip(start)
         .take(q.limit as usize)
         .collect();
-    Ok(listed(&request, &q, page))
+    Ok(envelope::list(
+        &request,
+        Listing {
+            full: u64::from(q.page) < pages,
+            data: page,
+            page: u64::from(q.page),
+            last: Some(pages),
+        },
+    ))
 }
 
 async fn card_html(

@@ -321,6 +321,9 @@ async fn check_tasks_and_datastore(s: &Stack) {
         .as_str()
         .expect("a card")
         .to_owned();
+    // A card list knows its page count, as upstream's does.
+    assert_eq!(cards["pages"]["last"], 1, "{cards}");
+    assert!(cards["links"]["last"].is_string(), "{cards}");
     // The front end's card iframe adds `embed` and `invalidate`; the plain URL is its link.
     for query in ["", "?embed=true&invalidate=true"] {
         let (code, html) = get(&s.ui, &format!("{fan}/cards/{hash}{query}")).await;
