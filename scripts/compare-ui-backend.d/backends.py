@@ -72,8 +72,12 @@ class Process:
                 raise RuntimeError(f"{self.name} exited; see {self.log.name}")
             return _answers(url)
 
-        if not wait_until(up, seconds):
-            raise RuntimeError(f"{self.name} did not answer {url} in {seconds} s; see {self.log.name}")
+        try:
+            if not wait_until(up, seconds):
+                raise RuntimeError(f"{self.name} did not answer {url} in {seconds} s; see {self.log.name}")
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self):
         # Upstream's SIGTERM handler only logs, so its session is killed.

@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 
-from backends import Database, run_flow, start_mfstack, start_upstream
+from backends import Database, run_flow, start_mfstack, start_upstream, wait_until
 from expected import EXPECTED, unordered
 from jsondiff import differences, verdict, without_origin
 from routes import all_routes, fetch
@@ -89,16 +89,26 @@ def table(results, details):
     return lines, not unexpected
 
 
+def settle_failed_run(mfstack):
+    """Wait until mfstack calls the failed run failed (its heartbeat 30 s old), so the table does
+    not depend on how fast the routes were asked."""
+    _, runs = fetch(mfstack.base + "/api", "/flows/FailFlow/runs?_order=-ts_epoch&_limit=1")
+    path = f"/flows/FailFlow/runs/{runs['data'][0]['run_number']}"
+    if not wait_until(lambda: fetch(mfstack.base + "/api", path)[1]["data"]["status"] == "failed", 90, 1):
+        raise RuntimeError(f"mfstack did not call {path} failed within 90 s")
+
+
 def main():
     args = parse_args()
     work = tempfile.mkdtemp(prefix="compare-ui-backend-")
     database = Database(args.postgres, args.upstream_python)
-    started = []
+    started, finished = [], False
     try:
         mfstack = start_mfstack(args.mfstack, database, work)
         started.append(mfstack)
         run_flow(args.python, mfstack.service, work, "ui_flow.py", "--alpha", "5")
         run_flow(args.python, mfstack.service, work, "fail_flow.py")
+        settle_failed_run(mfstack)
         upstream = start_upstream(os.path.abspath(args.upstream_source), args.upstream_python, database, work)
         started.append(upstream)
         _, runs = fetch(mfstack.base + "/api", "/runs?_order=-ts_epoch&_limit=30")
@@ -107,12 +117,17 @@ def main():
         lines, ok = table(results, args.details)
         print("\n".join(lines))
         print(f"\n{len(results)} routes; work directory {work}" + ("" if args.keep else " (removed)"))
+        finished = True
         return 0 if ok else 1
     finally:
         for process in reversed(started):
             process.stop()
         if not args.keep:
             database.drop()
+        # The logs of a run that broke off are what is left to read.
+        if args.keep or not finished:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
             shutil.rmtree(work, ignore_errors=True)
 
 
