@@ -119,6 +119,8 @@ def start_upstream(source, python, database, work_dir):
         "METAFLOW_DEFAULT_DATASTORE": "local",
         # Leave mfstack's database as it is: no upstream triggers.
         "DB_TRIGGER_CREATE": "0",
+        # The Metaflow client's cache, shared in /tmp by default, stays with this run.
+        "METAFLOW_CLIENT_CACHE_PATH": os.path.join(work_dir, "metaflow_client"),
     }
     p = Process("upstream", [python, "-m", "services.ui_backend_service.ui_server"], env, work_dir, cwd=work_dir)
     p.base = f"http://127.0.0.1:{port}"
