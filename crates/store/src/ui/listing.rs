@@ -174,15 +174,22 @@ fn named(catalog: &Catalog, terms: &[(&str, bool)]) -> Vec<(&'static Column, boo
         .collect()
 }
 
+/// Stored `NOT NULL` in every table. Ordering them without a NULLS clause changes nothing, and
+/// lets SQLite walk an index for the order: it will not for `DESC NULLS FIRST`, which is not its
+/// own default, so the runs page sorted every run.
+const NEVER_NULL: &[&str] = &["flow_id", "run_number", "step_name", "task_id", "ts_epoch"];
+
 /// NULLs sort as PostgreSQL sorts them by default, on both engines.
 fn order_sql(order: &[(&Column, bool)], alias: &str) -> String {
     order
         .iter()
         .map(|(c, asc)| {
-            let dir = if *asc {
-                "ASC NULLS LAST"
-            } else {
-                "DESC NULLS FIRST"
+            let never_null = c.layer == Layer::Base && NEVER_NULL.contains(&c.name);
+            let dir = match (*asc, never_null) {
+                (true, true) => "ASC",
+                (false, true) => "DESC",
+                (true, false) => "ASC NULLS LAST",
+                (false, false) => "DESC NULLS FIRST",
             };
             format!("{alias}.\"{}\" {dir}", c.name)
         })
