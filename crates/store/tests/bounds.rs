@@ -5,33 +5,14 @@
 
 mod common;
 
-use common::databases;
+use common::{databases, run_with_step};
 use mfstack_store::{
     ArtifactCursor, ArtifactScope, Filter, FilterOp, FilterValue, NewArtifactRow, NewMetadataRow,
-    NewRun, NewStep, NewTask, OpenOptions, PageRequest, RunField, RunQuery, RunRow, Store,
-    StoreError, TaskRow,
+    NewTask, OpenOptions, PageRequest, RunField, RunQuery, RunRow, Store, StoreError, TaskRow,
 };
 
 async fn task(store: &dyn Store) -> (RunRow, TaskRow) {
-    store.create_flow("F", None, None, None).await.unwrap();
-    let run = store
-        .create_run(NewRun {
-            flow_id: "F".into(),
-            run_id: None,
-            user_name: None,
-            tags: None,
-            system_tags: None,
-            heartbeat: false,
-        })
-        .await
-        .unwrap();
-    let step = NewStep {
-        step_name: "s".into(),
-        user_name: None,
-        tags: None,
-        system_tags: None,
-    };
-    store.create_step(&run, step).await.unwrap();
+    let run = run_with_step(store, "F", "s").await;
     let new_task = NewTask {
         step_name: "s".into(),
         task_name: None,

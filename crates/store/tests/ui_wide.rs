@@ -6,10 +6,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::databases;
-use mfstack_store::{
-    NewArtifactRow, NewMetadataRow, NewRun, NewStep, NewTask, RunRow, Store, TaskScope, UiQuery,
-};
+use common::{databases, run_with_step};
+use mfstack_store::{NewArtifactRow, NewMetadataRow, NewTask, RunRow, Store, TaskScope, UiQuery};
 use serde_json::json;
 
 const TASKS: usize = 5_000;
@@ -77,25 +75,7 @@ async fn add_task(store: &dyn Store, run: &RunRow, retried: bool) {
 }
 
 async fn wide_run(store: &Arc<dyn Store>) -> RunRow {
-    store.create_flow("Wide", None, None, None).await.unwrap();
-    let run = store
-        .create_run(NewRun {
-            flow_id: "Wide".into(),
-            run_id: None,
-            user_name: Some("tester".into()),
-            tags: None,
-            system_tags: None,
-            heartbeat: false,
-        })
-        .await
-        .unwrap();
-    let step = NewStep {
-        step_name: "fan".into(),
-        user_name: None,
-        tags: None,
-        system_tags: None,
-    };
-    store.create_step(&run, step).await.unwrap();
+    let run = run_with_step(store.as_ref(), "Wide", "fan").await;
     // Twenty writers, as a foreach's workers would be.
     let writers: Vec<_> = (0..20)
         .map(|w| {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mfstack_store::{OpenOptions, Store};
+use mfstack_store::{NewRun, NewStep, OpenOptions, RunRow, Store};
 use sqlx::Connection;
 
 // Each test binary compiles this module on its own and uses a different part of it.
@@ -56,4 +56,29 @@ pub async fn databases(name: &str) -> Vec<Db> {
         ),
     }
     out
+}
+
+/// A new flow `flow` with one run and one step `step` in it.
+#[allow(dead_code)]
+pub async fn run_with_step(store: &dyn Store, flow: &str, step: &str) -> RunRow {
+    store.create_flow(flow, None, None, None).await.unwrap();
+    let run = store
+        .create_run(NewRun {
+            flow_id: flow.into(),
+            run_id: None,
+            user_name: None,
+            tags: None,
+            system_tags: None,
+            heartbeat: false,
+        })
+        .await
+        .unwrap();
+    let new_step = NewStep {
+        step_name: step.into(),
+        user_name: None,
+        tags: None,
+        system_tags: None,
+    };
+    store.create_step(&run, new_step).await.unwrap();
+    run
 }
