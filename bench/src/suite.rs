@@ -288,6 +288,7 @@ async fn backend(
             sizes: fx.sizes,
             log_bytes: fx.log_bytes,
             seeding: fx.seeding,
+            log_first_read: fx.log_first_read,
             ws,
         }),
     })

@@ -107,6 +107,8 @@ pub struct UiFixture {
     /// Run number of the run the `/ws` burst creates tasks in.
     pub burst_run: i64,
     pub seeding: Duration,
+    /// The log's first page the first time it was asked for, when the service counts the log.
+    pub log_first_read: Duration,
 }
 
 impl UiFixture {

@@ -131,7 +131,9 @@ impl Datastore {
     }
 
     /// One page of a task attempt's log: both sources merged by time. Memory is bounded by the
-    /// page (the log is streamed, never loaded whole). A missing log is an empty page.
+    /// page (the log is streamed, never loaded whole). Each source's line count is kept per
+    /// version, so the newest page of a log already counted reads only the tails. A missing log
+    /// is an empty page.
     pub async fn log_page(
         &self,
         root: &DatastoreRoot,

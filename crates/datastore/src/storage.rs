@@ -1,6 +1,7 @@
 //! Object access over `object_store`: the local filesystem and one S3 client per bucket.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -32,6 +33,85 @@ pub(crate) struct Storage {
     local: Arc<dyn ObjectStore>,
     s3_clients: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
     blobs: Cache<Location, Bytes, BlobWeight>,
+    /// Line counts of log sources by version: a finished task's log never changes, and counting
+    /// a long one is most of the cost of its newest page.
+    log_summaries: Cache<(Location, ObjectVersion), LogSourceSummary>,
+}
+
+/// What identifies one version of an object: its size and its ETag (S3) or mtime (local).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ObjectVersion {
+    pub(crate) size: u64,
+    tag: String,
+}
+
+/// One version of an object, opened for ranged reads.
+#[derive(Clone)]
+pub(crate) enum Ranged {
+    Local(std::path::PathBuf),
+    Store(Arc<dyn ObjectStore>, ObjectPath),
+}
+
+impl Ranged {
+    /// The bytes in `range`.
+    pub(crate) async fn read(&self, range: Range<u64>) -> Result<Bytes, object_store::Error> {
+        match self {
+            Self::Local(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || {
+                    use std::os::unix::fs::FileExt;
+                    let file = std::fs::File::open(&path).map_err(|e| local_error(&path, e))?;
+                    let mut buf = vec![0u8; (range.end - range.start) as usize];
+                    file.read_exact_at(&mut buf, range.start)
+                        .map_err(|e| local_error(&path, e))?;
+                    Ok(Bytes::from(buf))
+                })
+                .await
+                .map_err(|e| object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: Box::new(e),
+                })?
+            }
+            Self::Store(store, path) => store.get_range(path, range).await,
+        }
+    }
+
+    /// The bytes in `range` as a stream: one request on S3, large reads locally.
+    pub(crate) async fn stream(&self, range: Range<u64>) -> Result<ObjectStream, DatastoreError> {
+        match self {
+            Self::Local(_) => {
+                let ranged = self.clone();
+                let chunks = futures::stream::try_unfold(range.start, move |at| {
+                    let ranged = ranged.clone();
+                    async move {
+                        if at >= range.end {
+                            return Ok(None);
+                        }
+                        let until = (at + LOCAL_CHUNK as u64).min(range.end);
+                        let bytes = ranged.read(at..until).await?;
+                        Ok(Some((bytes, until)))
+                    }
+                });
+                Ok(Box::pin(chunks))
+            }
+            Self::Store(_, _) if range.is_empty() => Ok(Box::pin(futures::stream::empty())),
+            Self::Store(store, path) => {
+                let options = object_store::GetOptions {
+                    range: Some(range.into()),
+                    ..Default::default()
+                };
+                Ok(store.get_opts(path, options).await?.into_stream())
+            }
+        }
+    }
+}
+
+/// Lines in one version of a log source, and whether their MFLog times never go backwards (when
+/// they don't, the newest rows of a merge come from the sources' tails alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogSourceSummary {
+    pub(crate) lines: u64,
+    pub(crate) sorted: bool,
 }
 
 impl Storage {
@@ -42,6 +122,7 @@ impl Storage {
             local: Arc::new(LocalFileSystem::new()),
             s3_clients: Mutex::new(HashMap::new()),
             blobs,
+            log_summaries: Cache::new(4096),
         })
     }
 
@@ -125,20 +206,63 @@ impl Storage {
         Ok(blob)
     }
 
-    /// The object as a byte stream; `None` when it does not exist.
-    pub(crate) async fn stream(
+    /// The object's current version, for ranged reads; `None` when it does not exist.
+    pub(crate) async fn open_ranged(
         &self,
         location: &Location,
-    ) -> Result<Option<ObjectStream>, DatastoreError> {
+    ) -> Result<Option<(Ranged, ObjectVersion)>, DatastoreError> {
         if let Location::Local(path) = location {
-            return local_stream(path).await;
+            let meta = match tokio::fs::metadata(path).await {
+                Ok(meta) if meta.is_file() => meta,
+                Ok(_) => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(local_error(path, e).into()),
+            };
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .unwrap_or_default();
+            let version = ObjectVersion {
+                size: meta.len(),
+                tag: format!("{}.{:09}", modified.as_secs(), modified.subsec_nanos()),
+            };
+            return Ok(Some((Ranged::Local(path.clone()), version)));
         }
         let (store, path) = self.resolve(location).await?;
-        match store.get(&path).await {
-            Ok(result) => Ok(Some(result.into_stream())),
+        match store.head(&path).await {
+            Ok(meta) => {
+                let tag = meta
+                    .e_tag
+                    .clone()
+                    .unwrap_or_else(|| meta.last_modified.to_rfc3339());
+                let version = ObjectVersion {
+                    size: meta.size,
+                    tag,
+                };
+                Ok(Some((Ranged::Store(store, path), version)))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    pub(crate) fn log_summary(
+        &self,
+        location: &Location,
+        version: &ObjectVersion,
+    ) -> Option<LogSourceSummary> {
+        self.log_summaries.get(&(location.clone(), version.clone()))
+    }
+
+    pub(crate) fn remember_log_summary(
+        &self,
+        location: &Location,
+        version: &ObjectVersion,
+        summary: LogSourceSummary,
+    ) {
+        self.log_summaries
+            .insert((location.clone(), version.clone()), summary);
     }
 
     /// Names of the objects directly under the `prefix` directory; empty when there is none.
@@ -167,38 +291,9 @@ impl Storage {
     }
 }
 
-/// Local files in large reads: the object store's local reads go through a blocking task per
-/// 8 KiB chunk, which dominates the time to page through a long log.
-async fn local_stream(path: &std::path::Path) -> Result<Option<ObjectStream>, DatastoreError> {
-    use tokio::io::AsyncReadExt;
-    const CHUNK: usize = 256 * 1024;
-    let file = match tokio::fs::File::open(path).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(local_error(path, e).into()),
-    };
-    let path = path.to_path_buf();
-    let chunks = futures::stream::try_unfold(file, move |mut file| {
-        let path = path.clone();
-        async move {
-            let mut buf = vec![0u8; CHUNK];
-            let mut filled = 0;
-            while filled < CHUNK {
-                match file.read(&mut buf[filled..]).await {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) => return Err(local_error(&path, e)),
-                }
-            }
-            if filled == 0 {
-                return Ok(None);
-            }
-            buf.truncate(filled);
-            Ok(Some((Bytes::from(buf), file)))
-        }
-    });
-    Ok(Some(Box::pin(chunks)))
-}
+/// Bytes per local read when streaming a file: the object store's local reads go through a
+/// blocking task per 8 KiB chunk, which dominates the time to page through a long log.
+const LOCAL_CHUNK: usize = 256 * 1024;
 
 fn local_error(path: &std::path::Path, source: std::io::Error) -> object_store::Error {
     object_store::Error::Generic {

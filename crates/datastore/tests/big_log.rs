@@ -114,6 +114,28 @@ async fn pages_of_a_long_log() {
     assert!(past_end.lines.is_empty());
     assert_eq!(past_end.total_rows, total);
 
+    // A log that grows is counted again: the kept count belongs to the version it was read from.
+    let grown = dir.path().join("BigFlow/1/start/2/0.task_stdout.log");
+    let mut text = std::fs::read_to_string(&grown).unwrap();
+    text.push_str("[MFLOG|0|2024-01-02T00:00:00.000000Z|task|x]appended\n");
+    std::fs::write(&grown, text).unwrap();
+    let after = ds
+        .log_page(
+            &root,
+            &task,
+            0,
+            LogStream::Stdout,
+            page(1, LogOrder::Descending),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.total_rows, total + 1);
+    assert_eq!(
+        (after.lines[0].row, after.lines[0].line.as_str()),
+        (total, "appended")
+    );
+    assert_eq!(after.lines[1].line, newest.lines[0].line);
+
     let missing = ds
         .log_page(
             &root,

@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use serde_json::Value;
@@ -57,7 +57,7 @@ pub async fn seed(api: &Http, ui: &Http, sizes: UiSizes, dir: &Path) -> anyhow::
         .sum::<std::io::Result<u64>>()
         .context("cannot read the log's size")?;
     let burst_run = writer.run_with_step(BURST_STEP).await?;
-    let fx = UiFixture {
+    let mut fx = UiFixture {
         sizes,
         tasks_run,
         log_run,
@@ -66,8 +66,9 @@ pub async fn seed(api: &Http, ui: &Http, sizes: UiSizes, dir: &Path) -> anyhow::
         log_bytes,
         burst_run,
         seeding: started.elapsed(),
+        log_first_read: Duration::ZERO,
     };
-    check(ui, &fx).await?;
+    fx.log_first_read = check(ui, &fx).await?;
     Ok(fx)
 }
 
@@ -203,8 +204,9 @@ fn rows(v: &Value) -> usize {
     v["data"].as_array().map_or(0, Vec::len)
 }
 
-/// Read back what each scenario will read and count it.
-async fn check(ui: &Http, fx: &UiFixture) -> anyhow::Result<()> {
+/// Read back what each scenario will read and count it; how long the log's first page took
+/// the first time, before the service had counted the log.
+async fn check(ui: &Http, fx: &UiFixture) -> anyhow::Result<Duration> {
     let home = ui.get_json(HOME_PAGE).await?;
     ensure!(
         rows(&home) == HOME_ROWS,
@@ -221,7 +223,9 @@ async fn check(ui: &Http, fx: &UiFixture) -> anyhow::Result<()> {
         ensure!(n == want, "task page {page} lists {n} rows, not {want}");
         listed += n;
     }
+    let first_read = Instant::now();
     let log = ui.get_json(&fx.log_path()).await?;
+    let first_read = first_read.elapsed();
     let total = fx.sizes.log_lines + 2;
     let newest = log["data"][0]["row"].as_u64();
     ensure!(
@@ -236,5 +240,5 @@ async fn check(ui: &Http, fx: &UiFixture) -> anyhow::Result<()> {
         last == Some(total.div_ceil(LOG_PAGE) as u64),
         "the log counts {last:?} pages for {total} rows"
     );
-    Ok(())
+    Ok(first_read)
 }

@@ -38,7 +38,9 @@ impl LineReader {
                     continue;
                 }
                 let line = &self.buf[line_start..line_start + end];
-                return Ok(Some(line.strip_suffix(b"\r").unwrap_or(line)));
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                // Cut here too, so that a line reads the same wherever the chunks fall.
+                return Ok(Some(&line[..line.len().min(self.max_line)]));
             }
             if pending.len() > self.max_line && !self.skipping {
                 let line_start = self.start;
@@ -79,15 +81,6 @@ impl LineReader {
             }
         }
     }
-
-    /// How many lines are left, reading on without keeping them.
-    pub(crate) async fn count_rest(&mut self) -> Result<u64, DatastoreError> {
-        let mut count = 0;
-        while self.next_line().await?.is_some() {
-            count += 1;
-        }
-        Ok(count)
-    }
 }
 
 /// One source's next line and the time it sorts by.
@@ -125,7 +118,7 @@ impl Source {
 pub(crate) struct Merger {
     sources: Vec<Source>,
     /// Rows handed out so far.
-    pub(crate) rows: u64,
+    rows: u64,
 }
 
 impl Merger {
@@ -166,22 +159,6 @@ impl Merger {
         source.loaded = false;
         Ok(Some((row, &source.line)))
     }
-
-    /// Rows not yet handed out.
-    pub(crate) async fn count_rest(&mut self) -> Result<u64, DatastoreError> {
-        let mut count = 0;
-        for source in &mut self.sources {
-            if source.loaded {
-                count += 1;
-                source.loaded = false;
-            }
-            if !source.done {
-                count += source.reader.count_rest().await?;
-                source.done = true;
-            }
-        }
-        Ok(count)
-    }
 }
 
 #[cfg(test)]
@@ -213,8 +190,8 @@ mod tests {
             out.push(String::from_utf8_lossy(line).into_owned());
         }
         assert_eq!(out, ["abc", "de", "", "xxxxx", "last"]);
-        let mut counted = reader(&["a\nb\n", "c"], 100);
-        assert_eq!(counted.count_rest().await.unwrap(), 3);
+        let counted = super::super::tail::summarize(reader(&["a\nb\n", "c"], 100));
+        assert_eq!(counted.await.unwrap().lines, 3);
     }
 
     #[tokio::test]

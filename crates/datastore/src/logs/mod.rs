@@ -3,16 +3,15 @@
 
 mod merge;
 mod mflog;
+mod tail;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use merge::{LineReader, Merger};
 use serde::Serialize;
 
-use std::collections::VecDeque;
-
-use crate::storage::Storage;
-use crate::{DatastoreError, DatastoreRoot, TaskPath};
+use crate::storage::{LogSourceSummary, ObjectVersion, Ranged, Storage};
+use crate::{DatastoreError, DatastoreRoot, Location, TaskPath};
 
 /// Which log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,33 +76,80 @@ pub struct LogPage {
 /// A log as text, chunk by chunk.
 pub type LogByteStream = BoxStream<'static, Result<Bytes, DatastoreError>>;
 
+/// One source of a log, opened at its current version.
+pub(crate) struct SourceFile {
+    location: Location,
+    ranged: Ranged,
+    version: ObjectVersion,
+}
+
+impl SourceFile {
+    async fn reader(&self, max_line: usize) -> Result<LineReader, DatastoreError> {
+        let bytes = self.ranged.stream(0..self.version.size).await?;
+        Ok(LineReader::new(Some(bytes), max_line))
+    }
+}
+
 /// Both sources of a task attempt's log, oldest source first; the pre-MFLog single file when
 /// neither exists.
-async fn open(
+async fn sources(
     storage: &Storage,
     root: &DatastoreRoot,
     task: &TaskPath,
     attempt: u32,
     stream: LogStream,
-) -> Result<Merger, DatastoreError> {
+) -> Result<Vec<SourceFile>, DatastoreError> {
     let dir = [task.flow.as_str(), &task.run, &task.step, &task.task];
-    let max_line = storage.config().max_log_line_bytes;
-    let mut readers = Vec::new();
-    for source in ["runtime", "task"] {
-        let name = format!("{attempt}.{source}_{}.log", stream.name());
-        let location = root.at(&[dir[0], dir[1], dir[2], dir[3], &name]);
-        if let Some(bytes) = storage.stream(&location).await? {
-            readers.push(LineReader::new(Some(bytes), max_line));
+    let mut names: Vec<String> = ["runtime", "task"]
+        .iter()
+        .map(|source| format!("{attempt}.{source}_{}.log", stream.name()))
+        .collect();
+    names.push(format!("{attempt}.{}.log", stream.name()));
+    let mut found = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if i == 2 && !found.is_empty() {
+            break;
+        }
+        let location = root.at(&[dir[0], dir[1], dir[2], dir[3], name]);
+        if let Some((ranged, version)) = storage.open_ranged(&location).await? {
+            found.push(SourceFile {
+                location,
+                ranged,
+                version,
+            });
         }
     }
-    if readers.is_empty() {
-        let name = format!("{attempt}.{}.log", stream.name());
-        let location = root.at(&[dir[0], dir[1], dir[2], dir[3], &name]);
-        if let Some(bytes) = storage.stream(&location).await? {
-            readers.push(LineReader::new(Some(bytes), max_line));
-        }
+    Ok(found)
+}
+
+async fn merger(storage: &Storage, sources: &[SourceFile]) -> Result<Merger, DatastoreError> {
+    let max_line = storage.config().max_log_line_bytes;
+    let mut readers = Vec::with_capacity(sources.len());
+    for source in sources {
+        readers.push(source.reader(max_line).await?);
     }
     Ok(Merger::new(readers))
+}
+
+/// Each source's line count and order, from the cache or by reading it once.
+async fn summaries(
+    storage: &Storage,
+    sources: &[SourceFile],
+) -> Result<Vec<LogSourceSummary>, DatastoreError> {
+    let max_line = storage.config().max_log_line_bytes;
+    let mut out = Vec::with_capacity(sources.len());
+    for source in sources {
+        let summary = match storage.log_summary(&source.location, &source.version) {
+            Some(summary) => summary,
+            None => {
+                let summary = tail::summarize(source.reader(max_line).await?).await?;
+                storage.remember_log_summary(&source.location, &source.version, summary);
+                summary
+            }
+        };
+        out.push(summary);
+    }
+    Ok(out)
 }
 
 fn to_row(row: u64, raw: &[u8]) -> LogLine {
@@ -123,9 +169,10 @@ pub(crate) async fn page(
     stream: LogStream,
     request: LogPageRequest,
 ) -> Result<LogPage, DatastoreError> {
-    let mut merger = open(storage, root, task, attempt, stream).await?;
+    let sources = sources(storage, root, task, attempt, stream).await?;
     let page = request.page.max(1);
     if request.limit == 0 {
+        let mut merger = merger(storage, &sources).await?;
         let mut lines = Vec::new();
         while let Some((row, raw)) = merger.next_row().await? {
             lines.push(to_row(row, raw));
@@ -138,21 +185,27 @@ pub(crate) async fn page(
         }
         return Ok(LogPage { lines, total_rows });
     }
+    let summaries = summaries(storage, &sources).await?;
+    let total_rows = summaries.iter().map(|s| s.lines).sum::<u64>();
     match request.order {
         LogOrder::Ascending => {
             let first = (page - 1).saturating_mul(request.limit);
-            let mut lines = rows_from(&mut merger, first, request.limit).await?;
-            let total_rows = merger.rows + merger.count_rest().await?;
-            lines.truncate(request.limit as usize);
+            let mut merger = merger(storage, &sources).await?;
+            let lines = rows_from(&mut merger, first, request.limit).await?;
             Ok(LogPage { lines, total_rows })
         }
-        LogOrder::Descending if page == 1 => last_rows(&mut merger, request.limit).await,
+        LogOrder::Descending if page == 1 && summaries.iter().all(|s| s.sorted) => {
+            let max_line = storage.config().max_log_line_bytes;
+            let lines =
+                tail::newest_rows(&sources, &summaries, total_rows, request.limit, max_line)
+                    .await?;
+            Ok(LogPage { lines, total_rows })
+        }
         LogOrder::Descending => {
-            // Deeper pages count first, then read forward to the page: two passes, no buffer.
-            let total_rows = merger.count_rest().await?;
+            // Read forward to the page: the row numbers are the forward merge's.
             let end = total_rows.saturating_sub((page - 1).saturating_mul(request.limit));
             let first = end.saturating_sub(request.limit);
-            let mut merger = open(storage, root, task, attempt, stream).await?;
+            let mut merger = merger(storage, &sources).await?;
             let mut lines = rows_from(&mut merger, first, end - first).await?;
             lines.reverse();
             Ok(LogPage { lines, total_rows })
@@ -178,32 +231,6 @@ async fn rows_from(
     Ok(lines)
 }
 
-/// The last `limit` rows, newest first, in one pass over a ring of reused line buffers.
-async fn last_rows(merger: &mut Merger, limit: u64) -> Result<LogPage, DatastoreError> {
-    let capacity = usize::try_from(limit).unwrap_or(usize::MAX).min(1 << 20);
-    let mut ring: VecDeque<(u64, Vec<u8>)> = VecDeque::with_capacity(capacity.min(4096));
-    while let Some((row, raw)) = merger.next_row().await? {
-        let mut slot = if ring.len() == capacity {
-            ring.pop_front().expect("ring is full")
-        } else {
-            (0, Vec::new())
-        };
-        slot.0 = row;
-        slot.1.clear();
-        slot.1.extend_from_slice(raw);
-        ring.push_back(slot);
-    }
-    let lines = ring
-        .iter()
-        .rev()
-        .map(|(row, raw)| to_row(*row, raw))
-        .collect();
-    Ok(LogPage {
-        lines,
-        total_rows: merger.rows,
-    })
-}
-
 /// Text chunks of about this size go out in a download.
 const DOWNLOAD_CHUNK: usize = 64 * 1024;
 
@@ -214,7 +241,8 @@ pub(crate) async fn download(
     attempt: u32,
     stream: LogStream,
 ) -> Result<LogByteStream, DatastoreError> {
-    let merger = open(storage, root, task, attempt, stream).await?;
+    let sources = sources(storage, root, task, attempt, stream).await?;
+    let merger = merger(storage, &sources).await?;
     let chunks = futures::stream::try_unfold(merger, |mut merger| async move {
         let mut chunk = Vec::with_capacity(DOWNLOAD_CHUNK + 1024);
         while chunk.len() < DOWNLOAD_CHUNK {
