@@ -8,7 +8,7 @@ use sqlx::AssertSqlSafe;
 use super::creates::shared;
 use crate::binds::Arg;
 use crate::pool::{bind_args, with_pool};
-use crate::sql_store::{BatchInsert, CHUNK_PLACEHOLDERS, Db};
+use crate::sql_store::{BatchInsert, Db, cacheable};
 use crate::{NewArtifactRow, NewMetadataRow, Result, StoreError, TaskRow, artifacts, metadata};
 
 /// One request's batch: its task and rows.
@@ -87,7 +87,7 @@ async fn insert_together<R: Sync>(
         .iter()
         .flat_map(|(task, rows)| rows.iter().map(move |r| (task, r)))
         .collect();
-    let chunk_rows = (CHUNK_PLACEHOLDERS / table.columns).max(1);
+    let chunk_rows = db.batch_chunk_rows(table.columns);
     let returning = if table.credit.is_some() {
         " RETURNING task_id, CAST(attempt_id AS BIGINT) AS attempt_id, name"
     } else {
@@ -96,22 +96,39 @@ async fn insert_together<R: Sync>(
     let err = |e| StoreError::from_sqlx(e, table.what);
     let mut written: Vec<ArtifactKey> = Vec::new();
     with_pool!(&db.writer, p => {
-        let mut tx = p.begin().await.map_err(err)?;
+        // One statement is all or nothing by itself: no transaction round trips around it.
+        let mut tx = if rows.len() > chunk_rows {
+            Some(p.begin().await.map_err(err)?)
+        } else {
+            None
+        };
         for chunk in rows.chunks(chunk_rows) {
             let mut args = Vec::with_capacity(chunk.len() * table.columns);
             for (task, row) in chunk {
                 (table.bind)(task, row, &mut args);
             }
             let sql = (table.sql)(chunk.len()) + returning;
+            let keep = cacheable(chunk.len(), table.columns);
             if table.credit.is_some() {
-                let q = bind_args!(sqlx::query_as::<_, ArtifactKey>(AssertSqlSafe(sql)), args);
-                written.extend(q.fetch_all(&mut *tx).await.map_err(err)?);
+                let q = sqlx::query_as::<_, ArtifactKey>(AssertSqlSafe(sql)).persistent(keep);
+                let q = bind_args!(q, args);
+                let keys = match tx.as_mut() {
+                    Some(tx) => q.fetch_all(&mut **tx).await,
+                    None => q.fetch_all(p).await,
+                };
+                written.extend(keys.map_err(err)?);
             } else {
-                let q = bind_args!(sqlx::query(AssertSqlSafe(sql)), args);
-                q.execute(&mut *tx).await.map_err(err)?;
+                let q = bind_args!(sqlx::query(AssertSqlSafe(sql)).persistent(keep), args);
+                match tx.as_mut() {
+                    Some(tx) => q.execute(&mut **tx).await,
+                    None => q.execute(p).await,
+                }
+                .map_err(err)?;
             }
         }
-        tx.commit().await.map_err(err)?;
+        if let Some(tx) = tx {
+            tx.commit().await.map_err(err)?;
+        }
         Ok::<_, StoreError>(())
     })?;
     Ok(match table.credit {
