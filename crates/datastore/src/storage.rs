@@ -45,10 +45,11 @@ pub(crate) struct ObjectVersion {
     tag: String,
 }
 
-/// One version of an object, opened for ranged reads.
+/// One version of an object, opened for ranged reads. A local file stays open, so every read of
+/// it is of the same file, with one open.
 #[derive(Clone)]
 pub(crate) enum Ranged {
-    Local(std::path::PathBuf),
+    Local(Arc<std::path::PathBuf>, Arc<std::fs::File>),
     Store(Arc<dyn ObjectStore>, ObjectPath),
 }
 
@@ -56,11 +57,10 @@ impl Ranged {
     /// The bytes in `range`.
     pub(crate) async fn read(&self, range: Range<u64>) -> Result<Bytes, object_store::Error> {
         match self {
-            Self::Local(path) => {
-                let path = path.clone();
+            Self::Local(path, file) => {
+                let (path, file) = (path.clone(), file.clone());
                 tokio::task::spawn_blocking(move || {
                     use std::os::unix::fs::FileExt;
-                    let file = std::fs::File::open(&path).map_err(|e| local_error(&path, e))?;
                     let mut buf = vec![0u8; (range.end - range.start) as usize];
                     file.read_exact_at(&mut buf, range.start)
                         .map_err(|e| local_error(&path, e))?;
@@ -79,7 +79,7 @@ impl Ranged {
     /// The bytes in `range` as a stream: one request on S3, large reads locally.
     pub(crate) async fn stream(&self, range: Range<u64>) -> Result<ObjectStream, DatastoreError> {
         match self {
-            Self::Local(_) => {
+            Self::Local(..) => {
                 let ranged = self.clone();
                 let chunks = futures::stream::try_unfold(range.start, move |at| {
                     let ranged = ranged.clone();
@@ -212,10 +212,14 @@ impl Storage {
         location: &Location,
     ) -> Result<Option<(Ranged, ObjectVersion)>, DatastoreError> {
         if let Location::Local(path) = location {
-            let meta = match tokio::fs::metadata(path).await {
+            let file = match tokio::fs::File::open(path).await {
+                Ok(file) => file.into_std().await,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(local_error(path, e).into()),
+            };
+            let meta = match file.metadata() {
                 Ok(meta) if meta.is_file() => meta,
                 Ok(_) => return Ok(None),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(local_error(path, e).into()),
             };
             let modified = meta
@@ -227,7 +231,8 @@ impl Storage {
                 size: meta.len(),
                 tag: format!("{}.{:09}", modified.as_secs(), modified.subsec_nanos()),
             };
-            return Ok(Some((Ranged::Local(path.clone()), version)));
+            let ranged = Ranged::Local(Arc::new(path.clone()), Arc::new(file));
+            return Ok(Some((ranged, version)));
         }
         let (store, path) = self.resolve(location).await?;
         match store.head(&path).await {
