@@ -40,23 +40,17 @@ async fn pages_of_a_long_log() {
         task: "2".into(),
     };
     let total = 2 * LINES_PER_SOURCE as u64;
-    let page = |page, order| LogPageRequest {
-        page,
-        limit: 1000,
-        order,
+    let read = async |stream, page, order| {
+        let request = LogPageRequest {
+            page,
+            limit: 1000,
+            order,
+        };
+        ds.log_page(&root, &task, 0, stream, request).await.unwrap()
     };
 
     let started = Instant::now();
-    let newest = ds
-        .log_page(
-            &root,
-            &task,
-            0,
-            LogStream::Stdout,
-            page(1, LogOrder::Descending),
-        )
-        .await
-        .unwrap();
+    let newest = read(LogStream::Stdout, 1, LogOrder::Descending).await;
     eprintln!("descending page 1 of {total} rows: {:?}", started.elapsed());
     assert_eq!(newest.total_rows, total);
     assert_eq!(newest.lines.len(), 1000);
@@ -71,16 +65,7 @@ async fn pages_of_a_long_log() {
     );
     assert_eq!(newest.lines[999].row, total - 1000);
 
-    let oldest = ds
-        .log_page(
-            &root,
-            &task,
-            0,
-            LogStream::Stdout,
-            page(1, LogOrder::Ascending),
-        )
-        .await
-        .unwrap();
+    let oldest = read(LogStream::Stdout, 1, LogOrder::Ascending).await;
     assert_eq!(oldest.total_rows, total);
     assert_eq!(
         (oldest.lines[0].row, oldest.lines[0].line.as_str()),
@@ -89,28 +74,10 @@ async fn pages_of_a_long_log() {
     assert_eq!(oldest.lines[1].line, "task 0");
     assert_eq!(oldest.lines[0].timestamp, Some(1704067200000));
 
-    let deep = ds
-        .log_page(
-            &root,
-            &task,
-            0,
-            LogStream::Stdout,
-            page(3, LogOrder::Descending),
-        )
-        .await
-        .unwrap();
+    let deep = read(LogStream::Stdout, 3, LogOrder::Descending).await;
     assert_eq!(deep.lines[0].row, total - 2001);
     assert_eq!(deep.lines.len(), 1000);
-    let past_end = ds
-        .log_page(
-            &root,
-            &task,
-            0,
-            LogStream::Stdout,
-            page(1000, LogOrder::Ascending),
-        )
-        .await
-        .unwrap();
+    let past_end = read(LogStream::Stdout, 1000, LogOrder::Ascending).await;
     assert!(past_end.lines.is_empty());
     assert_eq!(past_end.total_rows, total);
 
@@ -119,16 +86,7 @@ async fn pages_of_a_long_log() {
     let mut text = std::fs::read_to_string(&grown).unwrap();
     text.push_str("[MFLOG|0|2024-01-02T00:00:00.000000Z|task|x]appended\n");
     std::fs::write(&grown, text).unwrap();
-    let after = ds
-        .log_page(
-            &root,
-            &task,
-            0,
-            LogStream::Stdout,
-            page(1, LogOrder::Descending),
-        )
-        .await
-        .unwrap();
+    let after = read(LogStream::Stdout, 1, LogOrder::Descending).await;
     assert_eq!(after.total_rows, total + 1);
     assert_eq!(
         (after.lines[0].row, after.lines[0].line.as_str()),
@@ -136,15 +94,6 @@ async fn pages_of_a_long_log() {
     );
     assert_eq!(after.lines[1].line, newest.lines[0].line);
 
-    let missing = ds
-        .log_page(
-            &root,
-            &task,
-            0,
-            LogStream::Stderr,
-            page(1, LogOrder::Descending),
-        )
-        .await
-        .unwrap();
+    let missing = read(LogStream::Stderr, 1, LogOrder::Descending).await;
     assert_eq!((missing.lines.len(), missing.total_rows), (0, 0));
 }
