@@ -31,8 +31,8 @@ pub async fn direct_call(
         Scenario::RunCreate => call.create_run().await,
         Scenario::TaskCreate => call.create_task().await,
         Scenario::Heartbeat | Scenario::HeartbeatWide => {
-            let (step, task) = fx.beat_target(s, tag, i);
-            call.heartbeat(step, task).await
+            let (_, task) = fx.beat_target(s, tag, i);
+            call.heartbeat(task).await
         }
         Scenario::ArtifactPost => call.post_artifacts().await,
         Scenario::MetadataPost => call.post_metadata().await,
@@ -173,13 +173,11 @@ impl Call<'_> {
         found(self.run(Side::Reader, Fetch::Optional, get).await?, "run")
     }
 
-    /// Every request under a task path reads the run, then the task.
-    async fn get_run_and_task(&self, step: &str, task: i64) -> Result<(), String> {
+    /// Every request under a task path reads the run, then the task (by id; the store checks
+    /// its step on the row).
+    async fn get_run_and_task(&self, task: i64) -> Result<(), String> {
         self.get_run(self.fx.run).await?;
-        let get = statement(
-            tasks::get_by_id(),
-            vec![FLOW.into(), self.fx.run.into(), step.into(), task.into()],
-        );
+        let get = statement(tasks::get_by_id(), vec![task.into()]);
         found(self.run(Side::Reader, Fetch::Optional, get).await?, "task")
     }
 
@@ -236,8 +234,8 @@ impl Call<'_> {
         self.heartbeat_run().await.map(drop)
     }
 
-    async fn heartbeat(&self, step: &str, task: i64) -> Result<(), String> {
-        self.get_run_and_task(step, task).await?;
+    async fn heartbeat(&self, task: i64) -> Result<(), String> {
+        self.get_run_and_task(task).await?;
         self.heartbeat_run().await?;
         let now = now_s();
         let beat = statement(
@@ -252,8 +250,7 @@ impl Call<'_> {
     }
 
     async fn post_artifacts(&self) -> Result<(), String> {
-        self.get_run_and_task(LIST_STEP, self.fx.task(self.i))
-            .await?;
+        self.get_run_and_task(self.fx.task(self.i)).await?;
         let args = artifact_args(self.fx, self.tag, self.i);
         let insert = statement(artifacts::insert(BATCH), args);
         let n = self.run(Side::Writer, Fetch::Execute, insert).await?;
@@ -261,8 +258,7 @@ impl Call<'_> {
     }
 
     async fn post_metadata(&self) -> Result<(), String> {
-        self.get_run_and_task(LIST_STEP, self.fx.task(self.i))
-            .await?;
+        self.get_run_and_task(self.fx.task(self.i)).await?;
         let args = metadata_args(self.fx, self.tag, self.i);
         let insert = statement(metadata::insert(BATCH), args);
         let n = self.run(Side::Writer, Fetch::Execute, insert).await?;

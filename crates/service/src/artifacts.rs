@@ -51,7 +51,7 @@ async fn create(
     Batch(items): Batch<NewArtifact>,
 ) -> ApiResult<Response> {
     check_tag_budget(items.iter().flat_map(|a| [&a.tags, &a.system_tags]))?;
-    let (_, task_row) = resolve::task(&state, &flow_id, &run, &step, &task)
+    let task_row = resolve::task_only(&state, &flow_id, &run, &step, &task)
         .await?
         .ok_or(ServiceError::NotRegistered)?;
     let rows: Vec<NewArtifactRow> = items

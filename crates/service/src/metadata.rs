@@ -32,7 +32,7 @@ async fn create(
     Batch(items): Batch<NewMetadata>,
 ) -> ApiResult<Response> {
     check_tag_budget(items.iter().flat_map(|m| [&m.tags, &m.system_tags]))?;
-    let (_, task_row) = resolve::task(&state, &flow_id, &run, &step, &task)
+    let task_row = resolve::task_only(&state, &flow_id, &run, &step, &task)
         .await?
         .ok_or(ServiceError::NotRegistered)?;
     let rows: Vec<NewMetadataRow> = items

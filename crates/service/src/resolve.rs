@@ -1,5 +1,6 @@
-//! Path ids → rows. Every route under a run looks the run up first (numeric segments by number,
-//! others by string id, spec 2.5), so children are then queried by the integer key alone.
+//! Path ids → rows. Routes under a run look the run up first (numeric segments by number,
+//! others by string id, spec 2.5), so children are then queried by the integer key alone;
+//! heartbeats and batch posts read their task by id and check the path on the row.
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
@@ -29,6 +30,30 @@ pub async fn run(state: &AppState, flow_id: &str, run: &str) -> ApiResult<Option
     check_name("flow name", flow_id)?;
     check_name("run id", run)?;
     Ok(state.store.get_run(flow_id, &RunKey::parse(run)).await?)
+}
+
+/// The task named by a task path, for a request that needs the task row alone (heartbeats and
+/// batch posts, what a large step sends most). With numeric run and task segments the task is
+/// read by id and checked against the path: one read where [`task`] makes two.
+pub async fn task_only(
+    state: &AppState,
+    flow_id: &str,
+    run_seg: &str,
+    step_name: &str,
+    task_seg: &str,
+) -> ApiResult<Option<TaskRow>> {
+    let (RunKey::Number(run_number), TaskKey::Number(task_id)) =
+        (RunKey::parse(run_seg), TaskKey::parse(task_seg))
+    else {
+        return Ok(task(state, flow_id, run_seg, step_name, task_seg)
+            .await?
+            .map(|(_, t)| t));
+    };
+    check_name("flow name", flow_id)?;
+    check_name("step name", step_name)?;
+    let found = state.store.get_task_by_id(task_id).await?;
+    Ok(found
+        .filter(|t| t.flow_id == flow_id && t.run_number == run_number && t.step_name == step_name))
 }
 
 /// The run and task named by a task path.

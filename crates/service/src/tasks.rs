@@ -140,12 +140,12 @@ async fn beat(
     State(state): State<AppState>,
     Ids((flow_id, run, step, task)): Ids<(String, String, String, String)>,
 ) -> ApiResult<Response> {
-    let Some((run_row, row)) = resolve::task(&state, &flow_id, &run, &step, &task).await? else {
+    let Some(row) = resolve::task_only(&state, &flow_id, &run, &step, &task).await? else {
         return Ok(heartbeat::response(false));
     };
     state
         .store
-        .heartbeat_run(&run_row.flow_id, run_row.run_number)
+        .heartbeat_run(&row.flow_id, row.run_number)
         .await?;
     state.store.heartbeat_task(row.task_id).await?;
     Ok(heartbeat::response(true))

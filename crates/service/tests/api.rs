@@ -244,6 +244,76 @@ async fn heartbeats_are_double_encoded() {
     }
 }
 
+/// A task id is only found under its own flow, run and step: heartbeats and posts read the task
+/// by id alone, then check the rest of the path on the row.
+#[tokio::test]
+async fn a_task_id_under_another_path_is_not_found() {
+    for app in apps("task_paths").await {
+        let (r, _) = app.seed("F").await;
+        app.seed("G").await;
+        // A task that never beat (no version tag), so a beat through a wrong path would show.
+        let t = app
+            .post(
+                &format!("/flows/F/runs/{r}/steps/start/task"),
+                r#"{"user_name":"ana","system_tags":["user:ana"]}"#,
+            )
+            .await
+            .json()["task_id"]
+            .as_i64()
+            .unwrap();
+        let other = app
+            .post("/flows/F/run", r#"{"user_name":"ana"}"#)
+            .await
+            .json()["run_number"]
+            .as_i64()
+            .unwrap();
+        for (run, step) in [(other, "start"), (r, "end")] {
+            let s = app
+                .post(&format!("/flows/F/runs/{run}/steps/{step}/step"), "{}")
+                .await;
+            assert_eq!(s.status, StatusCode::OK, "{}", s.body);
+        }
+        let before = app.snapshot().await;
+        for path in [
+            format!("/flows/G/runs/{r}/steps/start/tasks/{t}"),
+            format!("/flows/F/runs/{other}/steps/start/tasks/{t}"),
+            format!("/flows/F/runs/{r}/steps/end/tasks/{t}"),
+        ] {
+            let beat = app
+                .call(Method::POST, &format!("{path}/heartbeat"), None)
+                .await;
+            assert_eq!(beat.status, StatusCode::NOT_FOUND, "{path}: {}", beat.body);
+            assert_eq!(app.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
+            let artifact = r#"[{"name":"x","location":"/x","ds_type":"local","attempt_id":0}]"#;
+            let posted = app.post(&format!("{path}/artifact"), artifact).await;
+            assert_eq!(
+                posted.status,
+                StatusCode::BAD_REQUEST,
+                "{path}: {}",
+                posted.body
+            );
+            let field = r#"[{"field_name":"x","value":"1","type":"t"}]"#;
+            let posted = app.post(&format!("{path}/metadata"), field).await;
+            assert_eq!(
+                posted.status,
+                StatusCode::BAD_REQUEST,
+                "{path}: {}",
+                posted.body
+            );
+        }
+        assert_eq!(app.snapshot().await, before, "nothing was written");
+        let beat = app
+            .call(
+                Method::POST,
+                &format!("/flows/F/runs/{r}/steps/start/tasks/{t}/heartbeat"),
+                None,
+            )
+            .await;
+        assert_eq!(beat.status, StatusCode::OK, "{}", beat.body);
+        assert_ne!(app.snapshot().await, before, "its own path beats it");
+    }
+}
+
 #[tokio::test]
 async fn tag_mutation_statuses() {
     for app in apps("tags").await {

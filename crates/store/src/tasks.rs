@@ -116,12 +116,12 @@ pub mod sql {
         )
     }
 
-    /// `$1` flow, `$2` run number, `$3` step, `$4` task id.
+    /// `$1` task id. By the primary key alone: with the step in the condition too, PostgreSQL
+    /// without fresh statistics for a step that just grew (a large foreach) scans the step's
+    /// rows through the (flow, run, step, name) index on every request. The caller checks that
+    /// the row is of its step.
     pub fn get_by_id() -> String {
-        format!(
-            "SELECT {COLUMNS} FROM tasks_v3 WHERE flow_id = $1 AND run_number = $2 \
-             AND step_name = $3 AND task_id = $4"
-        )
+        format!("SELECT {COLUMNS} FROM tasks_v3 WHERE task_id = $1")
     }
 
     /// `$1` flow, `$2` run number, `$3` step, `$4` task name.
@@ -178,6 +178,8 @@ pub trait TaskStore: Send + Sync {
         step_name: &str,
         key: &TaskKey,
     ) -> Result<Option<TaskRow>>;
+    /// A task by its server-assigned id alone, whatever its step.
+    async fn get_task_by_id(&self, task_id: i64) -> Result<Option<TaskRow>>;
     /// Every task of a step (`None`) or a filtered page.
     async fn list_tasks(
         &self,
@@ -230,18 +232,33 @@ impl TaskStore for SqlStore {
         step_name: &str,
         key: &TaskKey,
     ) -> Result<Option<TaskRow>> {
-        let (text, key) = match key {
-            TaskKey::Number(n) => (sql::get_by_id(), (*n).into()),
-            TaskKey::Name(name) => (sql::get_by_name(), name.as_str().into()),
+        let name = match key {
+            TaskKey::Number(n) => {
+                let row = self.get_task_by_id(*n).await?;
+                return Ok(row.filter(|t| {
+                    t.flow_id == run.flow_id
+                        && t.run_number == run.run_number
+                        && t.step_name == step_name
+                }));
+            }
+            TaskKey::Name(name) => name,
         };
         let statement = Statement {
-            text,
+            text: sql::get_by_name(),
             args: vec![
                 run.flow_id.as_str().into(),
                 run.run_number.into(),
                 step_name.into(),
-                key,
+                name.as_str().into(),
             ],
+        };
+        self.one(&self.reader, statement, "task").await
+    }
+
+    async fn get_task_by_id(&self, task_id: i64) -> Result<Option<TaskRow>> {
+        let statement = Statement {
+            text: sql::get_by_id(),
+            args: vec![task_id.into()],
         };
         self.one(&self.reader, statement, "task").await
     }

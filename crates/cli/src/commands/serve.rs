@@ -144,12 +144,15 @@ async fn realtime(
     Ok((sink, ui_state.with_changes(rx)))
 }
 
-async fn bind(host: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+/// Listen on `port` for `what`, whose port is set by the option `flag`.
+async fn bind(host: IpAddr, port: u16, what: &str, flag: &str) -> anyhow::Result<TcpListener> {
     let addr = SocketAddr::new(host, port);
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} for the {what}"))
-        .hint("another program uses that port: pick another with --port / --migration-port")
+        .hint(format!(
+            "another program uses that port: pick another with {flag}"
+        ))
 }
 
 /// Run until SIGINT or SIGTERM.
@@ -163,7 +166,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let store = args.db.open().await?;
-    let ui_listener = bind(args.ui.ui_host, args.ui.ui_port, "UI API").await?;
+    let ui_listener = bind(args.ui.ui_host, args.ui.ui_port, "UI API", "--ui-port").await?;
     let ui_state = args.ui.state(store.clone())?;
     let (changes, ui_state) = realtime(&args, &args.db.url()?, ui_state).await?;
     tracing::info!(ui = %ui_listener.local_addr()?, "mfstack UI API ready under /api");
@@ -183,8 +186,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let ui = tokio::spawn(ui);
-    let metadata = bind(args.host, args.port, "metadata API").await?;
-    let migration = bind(args.host, args.migration_port, "migration API").await?;
+    let metadata = bind(args.host, args.port, "metadata API", "--port").await?;
+    let migration = bind(
+        args.host,
+        args.migration_port,
+        "migration API",
+        "--migration-port",
+    )
+    .await?;
     tracing::info!(
         metadata = %metadata.local_addr()?,
         migration = %migration.local_addr()?,
