@@ -132,11 +132,15 @@ pub mod sql {
 
     /// A multi-row insert of `rows` artifacts; duplicates (same task, attempt and name) are skipped.
     pub fn insert(rows: usize) -> String {
+        insert_from(&format!("VALUES {}", values_list(rows, INSERT_COLUMNS)))
+    }
+
+    /// The insert of [`insert`], its rows from `source` (a `VALUES` list or a `SELECT`).
+    pub fn insert_from(source: &str) -> String {
         format!(
             "INSERT INTO artifact_v3 (flow_id, run_number, run_id, step_name, task_id, task_name, \
              name, location, ds_type, sha, type, content_type, user_name, attempt_id, ts_epoch, tags, \
-             system_tags) VALUES {} ON CONFLICT DO NOTHING",
-            values_list(rows, INSERT_COLUMNS)
+             system_tags) {source} ON CONFLICT DO NOTHING"
         )
     }
 

@@ -90,6 +90,62 @@ pub fn values_list(rows: usize, columns: usize) -> String {
     out
 }
 
+/// One column of a multi-row insert as a PostgreSQL array, for `SELECT * FROM UNNEST(...)`: a
+/// statement of constant text whatever the row count, so it stays prepared, and PostgreSQL does
+/// not parse and plan thousands of placeholders per group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayArg {
+    Text(Vec<Option<String>>),
+    I64(Vec<Option<i64>>),
+    Json(Vec<Option<Value>>),
+}
+
+impl ArrayArg {
+    /// The array's type, as the `UNNEST` argument casts it.
+    pub fn sql_type(&self) -> &'static str {
+        match self {
+            ArrayArg::Text(_) => "text[]",
+            ArrayArg::I64(_) => "int8[]",
+            ArrayArg::Json(_) => "jsonb[]",
+        }
+    }
+}
+
+/// The values of rows of `columns` args each (`args` row after row), column by column. `None`
+/// when a column mixes kinds of values, which a caller's bind function never does.
+pub fn columns_of(args: Vec<Arg>, columns: usize) -> Option<Vec<ArrayArg>> {
+    let rows = args.len() / columns.max(1);
+    let mut out: Vec<ArrayArg> = args[..columns.min(args.len())]
+        .iter()
+        .map(|a| match a {
+            Arg::Text(_) | Arg::OptText(_) => ArrayArg::Text(Vec::with_capacity(rows)),
+            Arg::I64(_) | Arg::OptI64(_) => ArrayArg::I64(Vec::with_capacity(rows)),
+            Arg::Json(_) => ArrayArg::Json(Vec::with_capacity(rows)),
+        })
+        .collect();
+    for (i, arg) in args.into_iter().enumerate() {
+        match (&mut out[i % columns], arg) {
+            (ArrayArg::Text(v), Arg::Text(t)) => v.push(Some(t)),
+            (ArrayArg::Text(v), Arg::OptText(t)) => v.push(t),
+            (ArrayArg::I64(v), Arg::I64(n)) => v.push(Some(n)),
+            (ArrayArg::I64(v), Arg::OptI64(n)) => v.push(n),
+            (ArrayArg::Json(v), Arg::Json(j)) => v.push(j),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// `SELECT * FROM UNNEST($1::text[], $2::int8[], …)` over `columns`.
+pub fn unnest_source(columns: &[ArrayArg]) -> String {
+    let arrays: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("${}::{}", i + 1, c.sql_type()))
+        .collect();
+    format!("SELECT * FROM UNNEST({})", arrays.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +155,31 @@ mod tests {
         assert_eq!(values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
         let mut s = Statement::default();
         assert_eq!((s.bind(1), s.bind("x")), (1, 2));
+    }
+
+    #[test]
+    fn rows_become_columns() {
+        let args = vec![
+            Arg::from("a"),
+            Arg::from(1),
+            Arg::Json(None),
+            Arg::from(None::<String>),
+            Arg::OptI64(None),
+            Arg::Json(Some(serde_json::json!(["t"]))),
+        ];
+        let columns = columns_of(args, 3).unwrap();
+        assert_eq!(
+            columns,
+            vec![
+                ArrayArg::Text(vec![Some("a".into()), None]),
+                ArrayArg::I64(vec![Some(1), None]),
+                ArrayArg::Json(vec![None, Some(serde_json::json!(["t"]))]),
+            ]
+        );
+        assert_eq!(
+            unnest_source(&columns),
+            "SELECT * FROM UNNEST($1::text[], $2::int8[], $3::jsonb[])"
+        );
+        assert_eq!(columns_of(vec![Arg::from("a"), Arg::from(1)], 1), None);
     }
 }

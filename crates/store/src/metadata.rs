@@ -92,10 +92,14 @@ pub mod sql {
 
     /// A multi-row insert of `rows` metadata rows (duplicates are allowed, spec 4.7.1).
     pub fn insert(rows: usize) -> String {
+        insert_from(&format!("VALUES {}", values_list(rows, INSERT_COLUMNS)))
+    }
+
+    /// The insert of [`insert`], its rows from `source` (a `VALUES` list or a `SELECT`).
+    pub fn insert_from(source: &str) -> String {
         format!(
             "INSERT INTO metadata_v3 (flow_id, run_number, run_id, step_name, task_id, task_name, \
-             field_name, value, type, user_name, ts_epoch, tags, system_tags) VALUES {}",
-            values_list(rows, INSERT_COLUMNS)
+             field_name, value, type, user_name, ts_epoch, tags, system_tags) {source}"
         )
     }
 

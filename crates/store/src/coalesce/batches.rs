@@ -6,10 +6,25 @@ use std::collections::HashMap;
 use sqlx::AssertSqlSafe;
 
 use super::creates::shared;
-use crate::binds::Arg;
-use crate::pool::{bind_args, with_pool};
+use crate::binds::{Arg, ArrayArg, columns_of, unnest_source};
+use crate::pool::{DbPool, bind_args, with_pool};
 use crate::sql_store::{BatchInsert, Db, cacheable};
 use crate::{NewArtifactRow, NewMetadataRow, Result, StoreError, TaskRow, artifacts, metadata};
+
+/// Bind each column array of an `UNNEST` insert, in order.
+macro_rules! bind_arrays {
+    ($q:expr, $columns:expr) => {{
+        let mut q = $q;
+        for column in $columns {
+            q = match column {
+                ArrayArg::Text(v) => q.bind(v),
+                ArrayArg::I64(v) => q.bind(v),
+                ArrayArg::Json(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
 
 /// One request's batch: its task and rows.
 pub(crate) type Batch<R> = (TaskRow, Vec<R>);
@@ -21,6 +36,8 @@ type Credit<R> = fn(&[Batch<R>], Vec<ArtifactKey>) -> Vec<u64>;
 pub(crate) struct Table<R: 'static> {
     /// An n-row INSERT.
     pub sql: fn(usize) -> String,
+    /// The INSERT with its rows from a given source (PostgreSQL's `UNNEST` of column arrays).
+    pub sql_from: fn(&str) -> String,
     pub columns: usize,
     pub bind: fn(&TaskRow, &R, &mut Vec<Arg>),
     pub what: &'static str,
@@ -31,6 +48,7 @@ pub(crate) struct Table<R: 'static> {
 
 pub(crate) const ARTIFACTS: Table<NewArtifactRow> = Table {
     sql: artifacts::sql::insert,
+    sql_from: artifacts::sql::insert_from,
     columns: artifacts::sql::INSERT_COLUMNS,
     bind: artifacts::sql::bind_row,
     what: "artifacts",
@@ -39,6 +57,7 @@ pub(crate) const ARTIFACTS: Table<NewArtifactRow> = Table {
 
 pub(crate) const METADATA: Table<NewMetadataRow> = Table {
     sql: metadata::sql::insert,
+    sql_from: metadata::sql::insert_from,
     columns: metadata::sql::INSERT_COLUMNS,
     bind: metadata::sql::bind_row,
     what: "metadata",
@@ -94,6 +113,31 @@ async fn insert_together<R: Sync>(
         ""
     };
     let err = |e| StoreError::from_sqlx(e, table.what);
+    if let DbPool::Postgres(p) = &db.writer {
+        let mut args = Vec::with_capacity(rows.len() * table.columns);
+        for (task, row) in &rows {
+            (table.bind)(task, row, &mut args);
+        }
+        if let Some(columns) = columns_of(args, table.columns) {
+            // The whole group in one statement: all or nothing without a transaction.
+            let sql = (table.sql_from)(&unnest_source(&columns)) + returning;
+            let written = if table.credit.is_some() {
+                let q = bind_arrays!(
+                    sqlx::query_as::<_, ArtifactKey>(AssertSqlSafe(sql)),
+                    columns
+                );
+                q.fetch_all(p).await.map_err(err)?
+            } else {
+                let q = bind_arrays!(sqlx::query(AssertSqlSafe(sql)), columns);
+                q.execute(p).await.map_err(err)?;
+                Vec::new()
+            };
+            return Ok(match table.credit {
+                Some(credit) => credit(batches, written),
+                None => batches.iter().map(|(_, rows)| rows.len() as u64).collect(),
+            });
+        }
+    }
     let mut written: Vec<ArtifactKey> = Vec::new();
     with_pool!(&db.writer, p => {
         // One statement is all or nothing by itself: no transaction round trips around it.
