@@ -173,10 +173,9 @@ impl Call<'_> {
         found(self.run(Side::Reader, Fetch::Optional, get).await?, "run")
     }
 
-    /// Every request under a task path reads the run, then the task (by id; the store checks
-    /// its step on the row).
-    async fn get_run_and_task(&self, task: i64) -> Result<(), String> {
-        self.get_run(self.fx.run).await?;
+    /// Heartbeats and batch posts read their task by id alone; the row carries its flow and run,
+    /// which the service checks against the path.
+    async fn get_task(&self, task: i64) -> Result<(), String> {
         let get = statement(tasks::get_by_id(), vec![task.into()]);
         found(self.run(Side::Reader, Fetch::Optional, get).await?, "task")
     }
@@ -235,7 +234,7 @@ impl Call<'_> {
     }
 
     async fn heartbeat(&self, task: i64) -> Result<(), String> {
-        self.get_run_and_task(task).await?;
+        self.get_task(task).await?;
         self.heartbeat_run().await?;
         let now = now_s();
         let beat = statement(
@@ -250,7 +249,7 @@ impl Call<'_> {
     }
 
     async fn post_artifacts(&self) -> Result<(), String> {
-        self.get_run_and_task(self.fx.task(self.i)).await?;
+        self.get_task(self.fx.task(self.i)).await?;
         let args = artifact_args(self.fx, self.tag, self.i);
         let insert = statement(artifacts::insert(BATCH), args);
         let n = self.run(Side::Writer, Fetch::Execute, insert).await?;
@@ -258,7 +257,7 @@ impl Call<'_> {
     }
 
     async fn post_metadata(&self) -> Result<(), String> {
-        self.get_run_and_task(self.fx.task(self.i)).await?;
+        self.get_task(self.fx.task(self.i)).await?;
         let args = metadata_args(self.fx, self.tag, self.i);
         let insert = statement(metadata::insert(BATCH), args);
         let n = self.run(Side::Writer, Fetch::Execute, insert).await?;
