@@ -1,5 +1,5 @@
-//! Artifact and metadata batches of several requests written in one transaction, sharing
-//! multi-row statements.
+//! Artifact and metadata batches of several requests written together: on PostgreSQL one
+//! `UNNEST` insert of column arrays, on SQLite multi-row statements in one transaction.
 
 use std::collections::HashMap;
 
