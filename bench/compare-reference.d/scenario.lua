@@ -17,20 +17,8 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local function json_string(s)
-  return '"' .. s .. '"'
-end
-
-local function tags_json(list)
-  local out = {}
-  for i, t in ipairs(list) do
-    out[i] = json_string(t)
-  end
-  return "[" .. table.concat(out, ",") .. "]"
-end
-
 -- The Metaflow client's system tags; the version tag makes tasks heartbeat-capable (spec 6.1).
-local SYSTEM_TAGS = tags_json({ "runtime:dev", "user:bench", "python_version:3.11.9", "metaflow_version:2.19.38" })
+local SYSTEM_TAGS = '["runtime:dev","user:bench","python_version:3.11.9","metaflow_version:2.19.38"]'
 
 function init(args)
   mode, flow, run, step, task = args[1], args[2], args[3], args[4], args[5]

@@ -52,8 +52,7 @@ pub async fn task_only(
     check_name("flow name", flow_id)?;
     check_name("step name", step_name)?;
     let found = state.store.get_task_by_id(task_id).await?;
-    Ok(found
-        .filter(|t| t.flow_id == flow_id && t.run_number == run_number && t.step_name == step_name))
+    Ok(found.filter(|t| t.is_of(flow_id, run_number, step_name)))
 }
 
 /// The run and task named by a task path.

@@ -30,6 +30,11 @@ pub struct TaskRow {
 }
 
 impl TaskRow {
+    /// Whether the task is of this flow, run and step: a task read by id alone is checked so.
+    pub fn is_of(&self, flow_id: &str, run_number: i64, step_name: &str) -> bool {
+        self.flow_id == flow_id && self.run_number == run_number && self.step_name == step_name
+    }
+
     /// The id clients see.
     pub fn exposed_id(&self) -> api::ExposedId {
         api::ExposedId::pick(self.task_name.as_deref(), self.task_id)
@@ -235,11 +240,7 @@ impl TaskStore for SqlStore {
         let name = match key {
             TaskKey::Number(n) => {
                 let row = self.get_task_by_id(*n).await?;
-                return Ok(row.filter(|t| {
-                    t.flow_id == run.flow_id
-                        && t.run_number == run.run_number
-                        && t.step_name == step_name
-                }));
+                return Ok(row.filter(|t| t.is_of(&run.flow_id, run.run_number, step_name)));
             }
             TaskKey::Name(name) => name,
         };

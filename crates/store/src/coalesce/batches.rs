@@ -106,38 +106,67 @@ async fn insert_together<R: Sync>(
         .iter()
         .flat_map(|(task, rows)| rows.iter().map(move |r| (task, r)))
         .collect();
-    let chunk_rows = db.batch_chunk_rows(table.columns);
-    let returning = if table.credit.is_some() {
+    let written = match &db.writer {
+        DbPool::Postgres(p) => insert_unnest(p, table, &rows).await?,
+        DbPool::Sqlite(_) => None,
+    };
+    let written = match written {
+        Some(written) => written,
+        None => insert_values(db, table, &rows).await?,
+    };
+    Ok(match table.credit {
+        Some(credit) => credit(batches, written),
+        None => batches.iter().map(|(_, rows)| rows.len() as u64).collect(),
+    })
+}
+
+/// What an insert returns of the rows it wrote, for a table whose requests are credited by key.
+fn returning<R>(table: &Table<R>) -> &'static str {
+    if table.credit.is_some() {
         " RETURNING task_id, CAST(attempt_id AS BIGINT) AS attempt_id, name"
     } else {
         ""
-    };
-    let err = |e| StoreError::from_sqlx(e, table.what);
-    if let DbPool::Postgres(p) = &db.writer {
-        let mut args = Vec::with_capacity(rows.len() * table.columns);
-        for (task, row) in &rows {
-            (table.bind)(task, row, &mut args);
-        }
-        if let Some(columns) = columns_of(args, table.columns) {
-            // The whole group in one statement: all or nothing without a transaction.
-            let sql = (table.sql_from)(&unnest_source(&columns)) + returning;
-            let written = if table.credit.is_some() {
-                let q = bind_arrays!(
-                    sqlx::query_as::<_, ArtifactKey>(AssertSqlSafe(sql)),
-                    columns
-                );
-                q.fetch_all(p).await.map_err(err)?
-            } else {
-                let q = bind_arrays!(sqlx::query(AssertSqlSafe(sql)), columns);
-                q.execute(p).await.map_err(err)?;
-                Vec::new()
-            };
-            return Ok(match table.credit {
-                Some(credit) => credit(batches, written),
-                None => batches.iter().map(|(_, rows)| rows.len() as u64).collect(),
-            });
-        }
     }
+}
+
+/// The whole group in one `UNNEST` statement, all or nothing without a transaction; the keys
+/// written when the table credits by key. `None` when the rows cannot be put in column arrays.
+async fn insert_unnest<R: Sync>(
+    p: &sqlx::PgPool,
+    table: &Table<R>,
+    rows: &[(&TaskRow, &R)],
+) -> Result<Option<Vec<ArtifactKey>>> {
+    let mut args = Vec::with_capacity(rows.len() * table.columns);
+    for (task, row) in rows {
+        (table.bind)(task, row, &mut args);
+    }
+    let Some(columns) = columns_of(args, table.columns) else {
+        return Ok(None);
+    };
+    let sql = (table.sql_from)(&unnest_source(&columns)) + returning(table);
+    let err = |e| StoreError::from_sqlx(e, table.what);
+    if table.credit.is_some() {
+        let q = bind_arrays!(
+            sqlx::query_as::<_, ArtifactKey>(AssertSqlSafe(sql)),
+            columns
+        );
+        Ok(Some(q.fetch_all(p).await.map_err(err)?))
+    } else {
+        let q = bind_arrays!(sqlx::query(AssertSqlSafe(sql)), columns);
+        q.execute(p).await.map_err(err)?;
+        Ok(Some(Vec::new()))
+    }
+}
+
+/// Multi-row `VALUES` statements of at most the engine's placeholders each, in one transaction
+/// when there is more than one; the keys written when the table credits by key.
+async fn insert_values<R: Sync>(
+    db: &Db,
+    table: &Table<R>,
+    rows: &[(&TaskRow, &R)],
+) -> Result<Vec<ArtifactKey>> {
+    let chunk_rows = db.batch_chunk_rows(table.columns);
+    let err = |e| StoreError::from_sqlx(e, table.what);
     let mut written: Vec<ArtifactKey> = Vec::new();
     with_pool!(&db.writer, p => {
         // One statement is all or nothing by itself: no transaction round trips around it.
@@ -151,7 +180,7 @@ async fn insert_together<R: Sync>(
             for (task, row) in chunk {
                 (table.bind)(task, row, &mut args);
             }
-            let sql = (table.sql)(chunk.len()) + returning;
+            let sql = (table.sql)(chunk.len()) + returning(table);
             let keep = cacheable(chunk.len(), table.columns);
             if table.credit.is_some() {
                 let q = sqlx::query_as::<_, ArtifactKey>(AssertSqlSafe(sql)).persistent(keep);
@@ -175,10 +204,7 @@ async fn insert_together<R: Sync>(
         }
         Ok::<_, StoreError>(())
     })?;
-    Ok(match table.credit {
-        Some(credit) => credit(batches, written),
-        None => batches.iter().map(|(_, rows)| rows.len() as u64).collect(),
-    })
+    Ok(written)
 }
 
 /// Credit each written row to the first request in the group that sent it, as writing the requests
