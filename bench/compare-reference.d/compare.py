@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -166,6 +165,20 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+def step_or_task(run, step):
+    """The body of a step or task create, as the Metaflow client sends it."""
+    return {"flow_id": FLOW, "run_number": run, "step_name": step, "user_name": "bench", "tags": [],
+            "system_tags": SYSTEM_TAGS, "ts_epoch": now_ms()}
+
+
+def new_step(service, run, step):
+    service.post(f"/flows/{FLOW}/runs/{run}/steps/{step}/step", step_or_task(run, step))
+
+
+def new_task(service, run, step):
+    return int(service.post(f"/flows/{FLOW}/runs/{run}/steps/{step}/task", step_or_task(run, step))["task_id"])
+
+
 def seed(args, service, db):
     """The same data through each service's API: a run with a 1,200-task step (listed) and a
     step of `--beat-tasks` tasks (heartbeated; created by wrk, which is faster at it), a run of
@@ -178,16 +191,6 @@ def seed(args, service, db):
         body = {"flow_id": FLOW, "user_name": "bench", "tags": [], "system_tags": SYSTEM_TAGS, "ts_epoch": now_ms()}
         return str(service.post(f"/flows/{FLOW}/run", body)["run_number"])
 
-    def new_step(run, step):
-        body = {"flow_id": FLOW, "run_number": run, "step_name": step, "user_name": "bench", "tags": [],
-                "system_tags": SYSTEM_TAGS, "ts_epoch": now_ms()}
-        service.post(f"/flows/{FLOW}/runs/{run}/steps/{step}/step", body)
-
-    def new_task(run, step):
-        body = {"flow_id": FLOW, "run_number": run, "step_name": step, "user_name": "bench", "tags": [],
-                "system_tags": SYSTEM_TAGS, "ts_epoch": now_ms()}
-        return int(service.post(f"/flows/{FLOW}/runs/{run}/steps/{step}/task", body)["task_id"])
-
     def artifacts(run, step, task):
         items = [{"flow_id": FLOW, "run_number": run, "step_name": step, "task_id": str(task), "attempt_id": 0,
                   "name": f"a{i}", "content_type": "gzip+pickle-v4", "type": "metaflow.artifact",
@@ -197,18 +200,19 @@ def seed(args, service, db):
         service.post(f"/flows/{FLOW}/runs/{run}/steps/{step}/tasks/{task}/artifact", items)
 
     ids = {"list_run": new_run(), "artifact_run": new_run(), "post_run": new_run()}
-    new_step(ids["list_run"], "wide")
-    new_step(ids["list_run"], "beat")
-    new_step(ids["artifact_run"], "fan")
-    new_step(ids["post_run"], "post")
+    new_step(service, ids["list_run"], "wide")
+    new_step(service, ids["list_run"], "beat")
+    new_step(service, ids["artifact_run"], "fan")
+    new_step(service, ids["post_run"], "post")
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        tasks = sorted(pool.map(lambda _: new_task(ids["list_run"], "wide"), range(STEP_TASKS)))
-        fan = list(pool.map(lambda _: new_task(ids["artifact_run"], "fan"), range(STEP_TASKS)))
+        tasks = set(pool.map(lambda _: new_task(service, ids["list_run"], "wide"), range(STEP_TASKS)))
+        fan = list(pool.map(lambda _: new_task(service, ids["artifact_run"], "fan"), range(STEP_TASKS)))
         list(pool.map(lambda t: artifacts(ids["artifact_run"], "fan", t), fan))
-    if len(set(tasks)) != STEP_TASKS:
-        raise SystemExit(f"{service.label}: {len(set(tasks))} distinct task ids for {STEP_TASKS} tasks")
-    ids["post_task"] = new_task(ids["post_run"], "post")
+    if len(tasks) != STEP_TASKS:
+        raise SystemExit(f"{service.label}: {len(tasks)} distinct task ids for {STEP_TASKS} tasks")
+    ids["post_task"] = new_task(service, ids["post_run"], "post")
     ids["first_task"] = ids["last_task"] = 0
+
     def beat_tasks():
         return db.row("SELECT min(task_id), max(task_id), count(*) FROM tasks_v3 WHERE flow_id = %s "
                       "AND run_number = %s AND step_name = 'beat'", FLOW, int(ids["list_run"]))
@@ -326,13 +330,6 @@ def prepare(db, mode, ids):
         db.execute("VACUUM (ANALYZE) tasks_v3")
 
 
-def create_step(service, ids, tag):
-    run = ids["post_run"]
-    service.post(f"/flows/{FLOW}/runs/{run}/steps/create_{tag}/step",
-                 {"flow_id": FLOW, "run_number": run, "step_name": f"create_{tag}", "user_name": "bench",
-                  "tags": [], "system_tags": SYSTEM_TAGS, "ts_epoch": now_ms()})
-
-
 def check_stored(db, mode, ids, tag, r, connections, atomic):
     """What the database holds against what was acknowledged. Requests still in flight when wrk
     stops may land after it, so up to `connections` more are allowed."""
@@ -418,13 +415,14 @@ def main():
                 for name in ("reference", "mfstack"):
                     tag = f"c{c}"
                     if mode == "task_create":
-                        create_step(services[name], ids[name], tag)
+                        new_step(services[name], ids[name]["post_run"], f"create_{tag}")
                     prepare(dbs[name], mode, ids[name])
                     settle(services[name])
                     r = run_wrk(args, services[name], mode, ids[name], c, tag, min_bytes[name].get(mode, 0))
                     settle(services[name])
                     wrong = check_stored(dbs[name], mode, ids[name], tag, r, c, atomic=name == "mfstack")
                     for problem in (
+                        not r["requests"] and f"no answer within {args.duration} s: raise --duration",
                         r["bad"] and f"{r['bad']} answers not 2xx or too short (last status {r['bad_status']})",
                         r["socket_errors"] and f"{r['socket_errors']} socket errors",
                         r["timeouts"] and f"{r['timeouts']} timeouts",
@@ -435,7 +433,7 @@ def main():
                     results[name] = r
                     print(f"  {name:9} {label} at {c}: {r['rate']:.1f}/s", file=sys.stderr)
                 rows.append((label, c, target, results))
-        print_table(rows, levels)
+        print_table(rows)
     finally:
         for s in services.values():
             s.stop()
@@ -451,7 +449,7 @@ def main():
     return 0
 
 
-def print_table(rows, levels):
+def print_table(rows):
     print("| scenario | connections | reference req/s | p50 / p99 ms | mfstack req/s | p50 / p99 ms "
           "| mfstack / reference | target at 64 | CPU cores: reference, its PostgreSQL, wrk "
           "| CPU cores: mfstack, its PostgreSQL, wrk |")
